@@ -1,0 +1,262 @@
+"""The settings model and its loader.
+
+Values come from three places, the first that sets a value wins:
+
+1. environment variables ``INSIGHTLOOP_<SECTION>__<KEY>`` (e.g. ``INSIGHTLOOP_ENGINE__BACKEND``),
+2. the workspace's ``insightloop.toml``,
+3. the defaults below.
+
+Unknown keys are errors, not silently ignored: a typo in a setting name must not quietly leave the
+default in force.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from insightloop.errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "ENV_PREFIX",
+    "EngineSettings",
+    "PipelineSettings",
+    "ServerSettings",
+    "Settings",
+    "load_settings",
+    "render_config_file",
+]
+
+CONFIG_FILE_NAME = "insightloop.toml"
+ENV_PREFIX = "INSIGHTLOOP_"
+ENV_NESTED_DELIMITER = "__"
+
+# The values read from the workspace's TOML file while a Settings object is being built; a context
+# variable keeps concurrent loads of different workspaces (threads, tasks) apart.
+_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class EngineSettings(_Section):
+    """Which database engine runs the relational work, and how."""
+
+    backend: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Engine for all relational work: 'duckdb' (embedded, default) or 'spark' "
+        "(PySpark; install with `pip install 'insightloop[spark]'`).",
+    )
+    threads: int | None = Field(
+        None, ge=1, le=1024, description="DuckDB worker threads. Empty: one per core."
+    )
+    memory_limit: str | None = Field(
+        None,
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB memory limit, e.g. '4GB'; beyond it DuckDB spills to disk. "
+        "Empty: DuckDB's default (80% of RAM).",
+    )
+    spark_master: str = Field(
+        "local[*]", description="Spark master URL; 'local[*]' runs Spark inside this process."
+    )
+    spark_database: str = Field(
+        "insightloop",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Spark catalog database that holds this workspace's tables.",
+    )
+    spark_driver_memory: str = Field(
+        "4g", pattern=r"^\d+[kmgt]$", description="Memory of the Spark driver JVM, e.g. '4g'."
+    )
+    spark_shuffle_partitions: int = Field(
+        8, ge=1, le=100_000, description="spark.sql.shuffle.partitions for this workspace."
+    )
+
+
+class ServerSettings(_Section):
+    """Where `insightloop serve` listens."""
+
+    host: str = Field("127.0.0.1", description="Interface to bind; 127.0.0.1 serves this machine.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port of the HTTP server.")
+    workers: int = Field(1, ge=1, le=64, description="Number of server worker processes.")
+
+    @field_validator("host")
+    @classmethod
+    def _host_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name an interface, e.g. 127.0.0.1")
+        return value.strip()
+
+
+class PipelineSettings(_Section):
+    """How `insightloop run` behaves."""
+
+    stop_on_error: bool = Field(
+        True, description="Stop the run at the first failed step (later steps are skipped)."
+    )
+
+
+class Settings(BaseSettings):
+    """All settings of a workspace.
+
+    Examples
+    --------
+    >>> Settings().engine.backend
+    'duckdb'
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+        validate_default=True,
+    )
+
+    name: str = Field("insightloop", min_length=1, description="Display name of the workspace.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of the CLI and the server."
+    )
+    engine: EngineSettings = Field(default_factory=EngineSettings)  # type: ignore[arg-type]
+    server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)  # type: ignore[arg-type]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        file_source = InitSettingsSource(settings_cls, init_kwargs=_FILE_VALUES.get())
+        return (init_settings, env_settings, file_source)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"Configuration file {path} does not exist.",
+            hint="Create a workspace with `insightloop init DIR`, or pass the right --workspace.",
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"Configuration file {path} is not UTF-8 text.",
+            hint="Save it as UTF-8 (TOML files must be UTF-8).",
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"Configuration file {path} is not valid TOML: {exc}.",
+            hint="Fix the syntax at the position shown; `insightloop config show` checks it.",
+        ) from None
+
+
+def _describe_validation_error(exc: ValidationError, origin: str) -> ConfigError:
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        env = ENV_PREFIX + ENV_NESTED_DELIMITER.join(str(p) for p in err["loc"]).upper()
+        if err["type"] == "extra_forbidden":
+            problems.append(f"  - unknown setting '{key}' (check its spelling)")
+        else:
+            problems.append(
+                f"  - {key} = {err.get('input')!r}: {err['msg']} (set in {origin} or ${env})"
+            )
+    return ConfigError(
+        f"{len(problems)} invalid setting(s):\n" + "\n".join(problems),
+        hint="Fix these values; docs/configuration.md lists every setting with its allowed values.",
+    )
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from a workspace's TOML file, the environment and defaults.
+
+    Parameters
+    ----------
+    config_file
+        The workspace's ``insightloop.toml``; ``None`` uses environment and defaults only.
+    **overrides
+        Values that win over every other source (used by tests and by CLI flags).
+
+    Raises
+    ------
+    ConfigError
+        With every invalid value listed at once, its current value and where to change it.
+    """
+    file_values = _read_toml(config_file) if config_file is not None else {}
+    token = _FILE_VALUES.set(file_values)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        origin = str(config_file) if config_file is not None else "the environment"
+        raise _describe_validation_error(exc, origin) from None
+    finally:
+        _FILE_VALUES.reset(token)
+
+
+def _toml_value(value: Any) -> str:
+    # tomli_w renders a value only inside a table; render a one-key table and keep the right side.
+    return tomli_w.dumps({"v": value}).strip()[len("v = ") :]
+
+
+def render_config_file(settings: Settings | None = None) -> str:
+    """Render a commented ``insightloop.toml`` holding every setting (defaults unless given).
+
+    Settings that are unset (``None``) are written as comments, so the file lists every option.
+    """
+    settings = settings or Settings.model_construct(
+        engine=EngineSettings(), server=ServerSettings(), pipeline=PipelineSettings()
+    )
+    lines = [
+        "# insightloop workspace configuration.",
+        "# Every value can be overridden by an environment variable named",
+        f"# {ENV_PREFIX}<SECTION>{ENV_NESTED_DELIMITER}<KEY>, "
+        f"e.g. {ENV_PREFIX}ENGINE{ENV_NESTED_DELIMITER}BACKEND=spark.",
+        "# Reference: docs/configuration.md",
+        "",
+    ]
+
+    def emit(model: BaseModel, cls: type[BaseModel]) -> None:
+        for name, field in cls.model_fields.items():
+            value = getattr(model, name)
+            if isinstance(value, BaseModel):
+                continue
+            if field.description:
+                lines.append(f"# {field.description}")
+            lines.append(
+                f"# {name} =" if value is None else f"{name} = {_toml_value(value)}"
+            )
+            lines.append("")
+
+    emit(settings, Settings)
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):
+            lines.append(f"[{name}]")
+            lines.append("")
+            annotation = field.annotation
+            assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            emit(value, annotation)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def environment_overrides() -> dict[str, str]:
+    """The ``INSIGHTLOOP_*`` environment variables in force (names only matter for display)."""
+    return {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}

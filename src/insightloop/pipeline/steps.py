@@ -1,0 +1,86 @@
+"""Pipeline steps: what each does and in which order they run.
+
+A step is a function of a :class:`StepContext` that does one idempotent piece of work through the
+engine and returns a :class:`StepResult`. Steps live in the layer that owns their work; this module
+only orders them. Later layers (loading, identity, analytics, activation) add their steps here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from insightloop.config import Settings
+from insightloop.errors import PipelineError
+from insightloop.quality import snapshot_table_counts
+from insightloop.store import Engine, WorkspaceLayout
+
+__all__ = ["STEPS", "Step", "StepContext", "StepResult", "resolve_steps"]
+
+
+@dataclass
+class StepContext:
+    """What a step may use: the engine, the settings, the workspace folders and the run id."""
+
+    engine: Engine
+    settings: Settings
+    layout: WorkspaceLayout
+    run_id: str
+    progress: Callable[[float], None] = field(default=lambda fraction: None)
+
+    @property
+    def root(self) -> Path:
+        return self.layout.root
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step did: rows it wrote and a JSON-able summary shown in the run record."""
+
+    rows_written: int = 0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    description: str
+    run: Callable[[StepContext], StepResult]
+
+
+def _table_stats(ctx: StepContext) -> StepResult:
+    counts = snapshot_table_counts(ctx.engine, ctx.run_id)
+    return StepResult(rows_written=len(counts), summary={"tables": counts})
+
+
+# In run order. Each later issue inserts its steps before table_stats, which closes every run.
+STEPS: tuple[Step, ...] = (
+    Step(
+        "table_stats",
+        "Count the rows of every canonical table and keep the history for volume checks.",
+        _table_stats,
+    ),
+)
+
+
+def resolve_steps(names: Sequence[str] | None, steps: Sequence[Step] = STEPS) -> list[Step]:
+    """The steps to run, in pipeline order; all of them when ``names`` is empty.
+
+    Raises
+    ------
+    PipelineError
+        Naming every unknown step and listing the known ones.
+    """
+    if not names:
+        return list(steps)
+    known = {s.name: s for s in steps}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise PipelineError(
+            f"Unknown pipeline step(s): {', '.join(unknown)}.",
+            hint=f"Known steps, in order: {', '.join(known)}. `insightloop run --list` shows them.",
+        )
+    wanted = set(names)
+    return [s for s in steps if s.name in wanted]

@@ -1,0 +1,192 @@
+"""``Workspace``: the Python API over a workspace directory, used by the CLI, the server and
+notebooks alike.
+
+Examples
+--------
+>>> import tempfile
+>>> from insightloop import Workspace
+>>> ws = Workspace.init(tempfile.mkdtemp() + "/acme")
+>>> ws.run().status
+'succeeded'
+>>> ws.status().schema_version == ws.status().latest_schema_version
+True
+>>> ws.close()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from insightloop.config import Settings, load_settings, render_config_file
+from insightloop.errors import WorkspaceError
+from insightloop.quality import count_rows_expr
+from insightloop.pipeline import RunObserver, RunRecord, last_run, recent_runs, run_pipeline
+from insightloop.store import (
+    CANONICAL_MODEL,
+    Engine,
+    Migration,
+    WorkspaceLayout,
+    current_version,
+    latest_version,
+    migrate,
+)
+from insightloop.store.schema import Layer
+
+__all__ = ["TableStatus", "Workspace", "WorkspaceStatus"]
+
+
+@dataclass(frozen=True)
+class TableStatus:
+    name: str
+    layer: Layer
+    owner: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class WorkspaceStatus:
+    """What `insightloop status` shows."""
+
+    path: str
+    name: str
+    backend: str
+    schema_version: int
+    latest_schema_version: int
+    tables: tuple[TableStatus, ...]
+    last_run: RunRecord | None
+
+    @property
+    def schema_current(self) -> bool:
+        return self.schema_version == self.latest_schema_version
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "name": self.name,
+            "backend": self.backend,
+            "schema_version": self.schema_version,
+            "latest_schema_version": self.latest_schema_version,
+            "schema_current": self.schema_current,
+            "tables": [asdict(t) for t in self.tables],
+            "last_run": self.last_run.to_dict() if self.last_run else None,
+        }
+
+
+def _spark_database_name(root: Path) -> str:
+    """A catalog database per workspace: readable, and unique per path on a shared metastore."""
+    slug = re.sub(r"[^a-z0-9_]+", "_", root.name.lower()).strip("_")[:40] or "workspace"
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:8]
+    return f"ws_{slug}_{digest}"
+
+
+class Workspace:
+    """An insightloop workspace: configuration, database, landing log, models and exports.
+
+    Open one with :meth:`open` or create one with :meth:`init`; close it (or use ``with``) to
+    release the database.
+    """
+
+    def __init__(self, layout: WorkspaceLayout, settings: Settings, engine: Engine) -> None:
+        self.layout = layout
+        self.settings = settings
+        self.engine = engine
+
+    @property
+    def path(self) -> Path:
+        return self.layout.root
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @classmethod
+    def init(
+        cls, path: str | Path, *, backend: str | None = None, exist_ok: bool = False
+    ) -> Workspace:
+        """Create a workspace at ``path`` (config, database, folders) and open it.
+
+        Parameters
+        ----------
+        backend
+            ``"duckdb"`` (default) or ``"spark"``; written into the new ``insightloop.toml``.
+        exist_ok
+            Open an existing workspace instead of failing.
+        """
+        layout = WorkspaceLayout(Path(path).expanduser().resolve())
+        if layout.is_workspace():
+            if exist_ok:
+                return cls.open(layout.root)
+            raise WorkspaceError(
+                f"{layout.root} is already an insightloop workspace.",
+                hint="Use it as it is (`insightloop status --workspace ...`), or choose another "
+                "directory.",
+            )
+        if layout.root.exists() and any(layout.root.iterdir()):
+            raise WorkspaceError(
+                f"{layout.root} exists and is not empty.",
+                hint="Choose a new or empty directory for the workspace.",
+            )
+        engine: dict[str, Any] = {"backend": backend} if backend else {}
+        if backend == "spark":
+            engine["spark_database"] = _spark_database_name(layout.root)
+        settings = load_settings(None, engine=engine) if engine else load_settings(None)
+        layout.create()
+        layout.config_file.write_text(render_config_file(settings), encoding="utf-8")
+        ws = cls.open(layout.root)
+        ws.migrate()
+        return ws
+
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Workspace:
+        """Open an existing workspace; environment variables override its configuration."""
+        layout = WorkspaceLayout(Path(path).expanduser().resolve())
+        layout.require()
+        settings = load_settings(layout.config_file)
+        engine = Engine.connect(settings.engine, layout, read_only=read_only)
+        return cls(layout, settings, engine)
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- operations -------------------------------------------------------------------------
+
+    def migrate(self) -> list[Migration]:
+        """Apply pending schema migrations; returns those applied."""
+        return migrate(self.engine)
+
+    def run(
+        self, steps: Sequence[str] | None = None, *, observer: RunObserver | None = None
+    ) -> RunRecord:
+        """Run the pipeline (all steps, or the named ones) and return its record."""
+        return run_pipeline(self.engine, self.settings, self.layout, steps, observer=observer)
+
+    def runs(self, limit: int = 10) -> list[RunRecord]:
+        """The latest pipeline runs, newest first."""
+        return recent_runs(self.engine, limit)
+
+    def status(self) -> WorkspaceStatus:
+        """Schema version, tables with row counts, and the last pipeline run."""
+        present = set(self.engine.tables())
+        specs = [s for s in CANONICAL_MODEL if s.name in present]
+        counts: dict[str, int] = {}
+        if specs:
+            rows = self.engine.records(count_rows_expr(self.engine, [s.name for s in specs]))
+            counts = {r["table_name"]: int(r["row_count"]) for r in rows}
+        return WorkspaceStatus(
+            path=str(self.path),
+            name=self.settings.name,
+            backend=self.engine.backend,
+            schema_version=current_version(self.engine),
+            latest_schema_version=latest_version(),
+            tables=tuple(TableStatus(s.name, s.layer, s.owner, counts[s.name]) for s in specs),
+            last_run=last_run(self.engine),
+        )

@@ -1,0 +1,58 @@
+"""Shared fixtures: backends, workspaces and the one Spark session of a test run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from insightloop import Workspace
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The test run's Spark session (Spark allows one per process; workspaces get databases)."""
+    if shutil.which("java") is None:
+        if os.environ.get("CI"):
+            pytest.fail("Java is missing on CI: `make test` should have installed it (make java).")
+        pytest.skip("Spark tests need Java 17+ (run `make java`)")
+    from insightloop.store.spark import get_spark_session
+
+    # Few shuffle partitions and one local core per task: the fixtures are tiny, and Spark's
+    # default of 200 partitions would spend seconds scheduling empty tasks.
+    session = get_spark_session(
+        tmp_path_factory.mktemp("spark"),
+        master="local[2]",
+        driver_memory="1g",
+        shuffle_partitions=2,
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """The engine a parametrised test runs on (see tests/decorator.py)."""
+    name: str = request.param
+    if name == "spark":
+        request.getfixturevalue("spark_session")
+    return name
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, backend: str) -> Iterator[Workspace]:
+    """A new, migrated workspace on the test's backend."""
+    ws = Workspace.init(tmp_path / "ws", backend=backend)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def duckdb_workspace(tmp_path: Path) -> Iterator[Workspace]:
+    ws = Workspace.init(tmp_path / "ws")
+    yield ws
+    ws.close()

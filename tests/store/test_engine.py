@@ -1,0 +1,108 @@
+"""The engine's contract: clear errors naming what to fix, no personal data in them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from insightloop import Workspace
+from insightloop.errors import EngineError, WorkspaceError
+from insightloop.store import Engine, migrate
+from tests.decorator import mark_with_all_backends
+
+
+@pytest.fixture
+def engine() -> Engine:
+    e = Engine.in_memory()
+    migrate(e)
+    return e
+
+
+def test_insert_casts_to_the_table_types_and_fills_missing_columns(engine: Engine) -> None:
+    engine.insert("orders", [{"order_id": "o1", "total_amount": 12.5, "ordered_at": None}])
+    row = engine.records(engine.table("orders"))[0]
+    assert row["total_amount"] == Decimal("12.5")
+    assert row["channel"] is None
+
+
+def test_insert_refuses_unknown_columns_instead_of_dropping_them(engine: Engine) -> None:
+    with pytest.raises(EngineError, match="no column") as info:
+        engine.insert("orders", [{"order_idd": "o1"}])
+    assert "order_id" in (info.value.hint or "")
+    assert engine.count("orders") == 0
+
+
+def test_a_bad_value_names_the_column_but_not_the_value(engine: Engine) -> None:
+    with pytest.raises(EngineError, match="'total_amount'") as info:
+        engine.insert("orders", [{"order_id": "o1", "total_amount": "ada@example.com"}])
+    assert "ada@example.com" not in str(info.value)
+
+
+def test_a_missing_table_says_how_to_create_the_schema() -> None:
+    with pytest.raises(EngineError, match="does not exist") as info:
+        Engine.in_memory().table("orders")
+    assert "migrate" in (info.value.hint or "")
+
+
+def test_a_failing_query_carries_its_sql(engine: Engine) -> None:
+    t = engine.table("orders")
+    bad = t.mutate(x=t.order_id.cast("int64"))
+    engine.insert("orders", [{"order_id": "not-a-number"}])
+    with pytest.raises(EngineError) as info:
+        engine.execute(bad)
+    assert info.value.sql is not None
+    assert "orders" in info.value.sql
+
+
+def test_a_read_only_engine_refuses_writes(tmp_path: Path) -> None:
+    Workspace.init(tmp_path / "ws").close()
+    with Workspace.open(tmp_path / "ws", read_only=True) as ws, pytest.raises(
+        EngineError, match="read-only"
+    ):
+        ws.engine.insert("orders", [{"order_id": "o1"}])
+
+
+def test_a_database_held_by_another_process_gives_a_clear_error(tmp_path: Path) -> None:
+    Workspace.init(tmp_path / "ws").close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+            "sys.stdin.read()",
+            str(tmp_path / "ws" / "insightloop.duckdb"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(WorkspaceError, match="in use by another process") as info:
+            Workspace.open(tmp_path / "ws")
+        assert "insightloop run" in (info.value.hint or "")
+    finally:
+        holder.communicate("")
+
+
+@mark_with_all_backends
+def test_values_round_trip_through_every_backend(workspace: Workspace) -> None:
+    engine = workspace.engine
+    row = {
+        "order_id": "o1",
+        "source_customer_key": "Åsa-李",
+        "ordered_at": datetime(2025, 12, 24, 18, 30, 5),
+        "total_amount": Decimal("1234.5678"),
+    }
+    engine.insert("orders", [row])
+    got = engine.records(engine.table("orders").select(*row))[0]
+    assert got == row
+    engine.insert("quarantine", [{"quarantine_id": "q1", "reason_codes": ["a", "b"]}])
+    q = engine.records(engine.table("quarantine").select("reason_codes"))
+    assert q == [{"reason_codes": ["a", "b"]}]
