@@ -69,7 +69,8 @@ def test_the_rendered_file_round_trips_and_documents_every_setting() -> None:
         sub = getattr(field.annotation, "model_fields", {})
         for key, subfield in sub.items():
             assert key in text
-            assert subfield.description and subfield.description in text
+            assert subfield.description
+            assert subfield.description in text
 
 
 def test_rendered_non_defaults_load_back(tmp_path: Path) -> None:

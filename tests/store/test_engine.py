@@ -61,8 +61,9 @@ def test_a_failing_query_carries_its_sql(engine: Engine) -> None:
 
 def test_a_read_only_engine_refuses_writes(tmp_path: Path) -> None:
     Workspace.init(tmp_path / "ws").close()
-    with Workspace.open(tmp_path / "ws", read_only=True) as ws, pytest.raises(
-        EngineError, match="read-only"
+    with (
+        Workspace.open(tmp_path / "ws", read_only=True) as ws,
+        pytest.raises(EngineError, match="read-only"),
     ):
         ws.engine.insert("orders", [{"order_id": "o1"}])
 

@@ -46,7 +46,7 @@ ENV_NESTED_DELIMITER = "__"
 
 # The values read from the workspace's TOML file while a Settings object is being built; a context
 # variable keeps concurrent loads of different workspaces (threads, tasks) apart.
-_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("_FILE_VALUES", default=None)
 
 
 class _Section(BaseModel):
@@ -142,7 +142,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        file_source = InitSettingsSource(settings_cls, init_kwargs=_FILE_VALUES.get())
+        file_source = InitSettingsSource(settings_cls, init_kwargs=_FILE_VALUES.get() or {})
         return (init_settings, env_settings, file_source)
 
 
@@ -221,9 +221,7 @@ def render_config_file(settings: Settings | None = None) -> str:
 
     Settings that are unset (``None``) are written as comments, so the file lists every option.
     """
-    settings = settings or Settings.model_construct(
-        engine=EngineSettings(), server=ServerSettings(), pipeline=PipelineSettings()
-    )
+    settings = settings or Settings.model_construct()
     lines = [
         "# insightloop workspace configuration.",
         "# Every value can be overridden by an environment variable named",
@@ -240,9 +238,7 @@ def render_config_file(settings: Settings | None = None) -> str:
                 continue
             if field.description:
                 lines.append(f"# {field.description}")
-            lines.append(
-                f"# {name} =" if value is None else f"{name} = {_toml_value(value)}"
-            )
+            lines.append(f"# {name} =" if value is None else f"{name} = {_toml_value(value)}")
             lines.append("")
 
     emit(settings, Settings)
@@ -251,9 +247,7 @@ def render_config_file(settings: Settings | None = None) -> str:
         if isinstance(value, BaseModel):
             lines.append(f"[{name}]")
             lines.append("")
-            annotation = field.annotation
-            assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
-            emit(value, annotation)
+            emit(value, type(value))
     return "\n".join(lines).rstrip() + "\n"
 
 

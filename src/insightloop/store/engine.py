@@ -88,7 +88,7 @@ class Engine:
             con = ibis.duckdb.connect(
                 database=str(layout.database_file), read_only=read_only, **config
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - duckdb raises several types; all are wrapped
             if _LOCK_PATTERN.search(str(exc)):
                 raise WorkspaceError(
                     f"The workspace database {layout.database_file} is in use by another process.",
@@ -274,9 +274,7 @@ class Engine:
         with self._wrapped(f"materialise table '{name}'", expr):
             self.con.create_table(name, expr, overwrite=True)
 
-    def insert(
-        self, name: str, rows: pd.DataFrame | pa.Table | Sequence[Mapping[str, Any]]
-    ) -> int:
+    def insert(self, name: str, rows: pd.DataFrame | pa.Table | Sequence[Mapping[str, Any]]) -> int:
         """Append rows to table ``name``; missing columns are null. Returns the number of rows.
 
         Raises

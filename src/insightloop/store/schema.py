@@ -8,7 +8,8 @@ never edit what an applied migration created.
 
 Conventions: timestamps are UTC without a zone; money is ``decimal(18, 4)`` in the row's currency;
 free-form structures (Segment properties, provenance, reasons) are JSON text, which every backend
-stores; rows of source-level tables carry their lineage (``_source``, ``_batch_id``, ``_loaded_at``).
+stores; rows of source-level tables carry their lineage (``_source``, ``_batch_id``,
+``_loaded_at``).
 """
 
 from __future__ import annotations
@@ -64,9 +65,7 @@ _LINEAGE = (
     _c("_batch_id", "string", "Load batch that wrote the row."),
     _c("_loaded_at", "timestamp", "When the row was loaded (UTC)."),
 )
-_CUSTOMER_KEY = _c(
-    "source_customer_key", "string", "The customer's key in the same source system."
-)
+_CUSTOMER_KEY = _c("source_customer_key", "string", "The customer's key in the same source system.")
 
 
 def _source_table(name: str, owner: str, description: str, *columns: Column) -> TableSpec:
@@ -75,7 +74,11 @@ def _source_table(name: str, owner: str, description: str, *columns: Column) -> 
 
 _SYSTEM = (
     TableSpec(
-        "schema_migrations", "system", "store.migrate", "Migrations applied to this workspace.", 1,
+        "schema_migrations",
+        "system",
+        "store.migrate",
+        "Migrations applied to this workspace.",
+        1,
         (
             _c("version", "int64", "Migration number."),
             _c("name", "string", "What the migration does."),
@@ -85,7 +88,11 @@ _SYSTEM = (
         ),
     ),
     TableSpec(
-        "pipeline_runs", "system", "pipeline.records", "One row per `insightloop run`.", 1,
+        "pipeline_runs",
+        "system",
+        "pipeline.records",
+        "One row per `insightloop run`.",
+        1,
         (
             _c("run_id", "string", "Run identifier (sortable by start time)."),
             _c("started_at", "timestamp", "Start (UTC)."),
@@ -98,7 +105,11 @@ _SYSTEM = (
         ),
     ),
     TableSpec(
-        "pipeline_step_runs", "system", "pipeline.records", "One row per step of a run.", 1,
+        "pipeline_step_runs",
+        "system",
+        "pipeline.records",
+        "One row per step of a run.",
+        1,
         (
             _c("run_id", "string", "The run."),
             _c("step", "string", "Step name."),
@@ -112,7 +123,9 @@ _SYSTEM = (
         ),
     ),
     TableSpec(
-        "table_stats", "system", "quality.volume",
+        "table_stats",
+        "system",
+        "quality.volume",
         "Row count of every canonical table after each run: the history that volume checks use.",
         1,
         (
@@ -126,7 +139,9 @@ _SYSTEM = (
 
 _SOURCE = (
     _source_table(
-        "src_customers", "ingest", "Customer reference records per source system, normalised, "
+        "src_customers",
+        "ingest",
+        "Customer reference records per source system, normalised, "
         "with their originals and validity interval (history of reference data).",
         _c("source_key", "string", "The record's key in its source system."),
         _c("first_name", "string", "Given name, normalised (NFKC, whitespace, casing)."),
@@ -153,7 +168,9 @@ _SOURCE = (
         _c("is_current", "boolean", "Whether this is the record's current version."),
     ),
     _source_table(
-        "orders", "ingest", "Orders from every sales channel (web shop, app, stores).",
+        "orders",
+        "ingest",
+        "Orders from every sales channel (web shop, app, stores).",
         _c("order_id", "string", "Order or receipt key in its source."),
         _CUSTOMER_KEY,
         _c("channel", "string", "web, app or store."),
@@ -169,7 +186,9 @@ _SOURCE = (
         _c("returned_amount", MONEY, "Value of returned goods."),
     ),
     _source_table(
-        "order_items", "ingest", "Order lines.",
+        "order_items",
+        "ingest",
+        "Order lines.",
         _c("order_id", "string", "The order."),
         _c("line_number", "int64", "Position in the order."),
         _c("sku", "string", "Product."),
@@ -179,7 +198,9 @@ _SOURCE = (
         _c("returned_quantity", "int64", "Units returned."),
     ),
     _source_table(
-        "products", "ingest", "The product catalogue with costs for margins.",
+        "products",
+        "ingest",
+        "The product catalogue with costs for margins.",
         _c("sku", "string", "Product key."),
         _c("name", "string", "Product name."),
         _c("category", "string", "Category."),
@@ -191,8 +212,9 @@ _SOURCE = (
         _c("active", "boolean", "Whether the product is sold."),
     ),
     _source_table(
-        "events", "ingest", "Behavioural events in the Segment spec "
-        "(track, page, screen, identify, group, alias).",
+        "events",
+        "ingest",
+        "Behavioural events in the Segment spec (track, page, screen, identify, group, alias).",
         _c("message_id", "string", "The sender's message id (deduplication key)."),
         _c("type", "string", "Event type."),
         _c("event", "string", "Event name of a track call."),
@@ -210,7 +232,9 @@ _SOURCE = (
         _c("context", "string", "Context as JSON."),
     ),
     _source_table(
-        "interactions", "ingest", "Contact-centre interactions.",
+        "interactions",
+        "ingest",
+        "Contact-centre interactions.",
         _c("interaction_id", "string", "Interaction key."),
         _CUSTOMER_KEY,
         _c("channel", "string", "phone, email, chat, ..."),
@@ -224,7 +248,9 @@ _SOURCE = (
         _c("language", "string", "Language of the notes."),
     ),
     _source_table(
-        "feedback", "ingest", "Survey responses (NPS, CSAT, CES).",
+        "feedback",
+        "ingest",
+        "Survey responses (NPS, CSAT, CES).",
         _c("response_id", "string", "Response key."),
         _CUSTOMER_KEY,
         _c("survey_type", "string", "Survey (relationship, post-purchase, post-contact)."),
@@ -238,7 +264,9 @@ _SOURCE = (
         _c("interaction_id", "string", "Interaction the survey was about."),
     ),
     _source_table(
-        "campaigns", "ingest", "Marketing campaigns.",
+        "campaigns",
+        "ingest",
+        "Marketing campaigns.",
         _c("campaign_id", "string", "Campaign key."),
         _c("name", "string", "Name."),
         _c("channel", "string", "email, sms, post, ..."),
@@ -248,8 +276,9 @@ _SOURCE = (
         _c("control_share", "float64", "Share of the audience held out as control."),
     ),
     _source_table(
-        "campaign_members", "ingest", "Who was targeted by a campaign, in which group, and "
-        "whether they responded.",
+        "campaign_members",
+        "ingest",
+        "Who was targeted by a campaign, in which group, and whether they responded.",
         _c("campaign_id", "string", "Campaign."),
         _CUSTOMER_KEY,
         _c("group_name", "string", "treatment or control."),
@@ -260,7 +289,9 @@ _SOURCE = (
         _c("response_order_id", "string", "Order counted as the response."),
     ),
     _source_table(
-        "consents", "ingest", "Marketing consents as recorded by each source.",
+        "consents",
+        "ingest",
+        "Marketing consents as recorded by each source.",
         _CUSTOMER_KEY,
         _c("channel", "string", "email, sms, post, phone."),
         _c("purpose", "string", "What the consent covers (marketing, profiling, ...)."),
@@ -268,8 +299,11 @@ _SOURCE = (
         _c("recorded_at", "timestamp", "When it was given or withdrawn (UTC)."),
     ),
     TableSpec(
-        "quarantine", "source", "quality.quarantine",
-        "Rejected input rows with every reason; nothing is silently dropped.", 2,
+        "quarantine",
+        "source",
+        "quality.quarantine",
+        "Rejected input rows with every reason; nothing is silently dropped.",
+        2,
         (
             _c("quarantine_id", "string", "Key."),
             _c("source", "string", "Source the row came from."),
@@ -287,7 +321,11 @@ _SOURCE = (
 
 _UNIFIED = (
     TableSpec(
-        "identifiers", "unified", "identity", "Normalised identifiers seen per source record.", 2,
+        "identifiers",
+        "unified",
+        "identity",
+        "Normalised identifiers seen per source record.",
+        2,
         (
             _c("id_type", "string", "email, phone, crm_id, loyalty_number, user_id, ..."),
             _c("id_value", "string", "Normalised value."),
@@ -298,7 +336,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "identity_links", "unified", "identity", "Pairs of records judged the same person.", 2,
+        "identity_links",
+        "unified",
+        "identity",
+        "Pairs of records judged the same person.",
+        2,
         (
             _c("left_source", "string", "Source of the first record."),
             _c("left_key", "string", "Key of the first record."),
@@ -311,7 +353,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "customer_map", "unified", "identity", "Source record to stable customer id.", 2,
+        "customer_map",
+        "unified",
+        "identity",
+        "Source record to stable customer id.",
+        2,
         (
             _c("source", "string", "Source."),
             _c("source_key", "string", "Record key."),
@@ -321,7 +367,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "merge_log", "unified", "identity", "Every merge and split of customers.", 2,
+        "merge_log",
+        "unified",
+        "identity",
+        "Every merge and split of customers.",
+        2,
         (
             _c("merge_id", "string", "Key."),
             _c("kind", "string", "merge, split, manual_merge or manual_unmerge."),
@@ -333,7 +383,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "customers", "unified", "profile", "The golden record per unified customer.", 2,
+        "customers",
+        "unified",
+        "profile",
+        "The golden record per unified customer.",
+        2,
         (
             _c("customer_id", "string", "Stable customer id."),
             _c("first_name", "string", "Given name."),
@@ -352,7 +406,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "customer_features", "unified", "profile", "Computed attributes per customer.", 2,
+        "customer_features",
+        "unified",
+        "profile",
+        "Computed attributes per customer.",
+        2,
         (
             _c("customer_id", "string", "Customer."),
             _c("feature", "string", "Attribute name."),
@@ -364,7 +422,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "segments", "unified", "analytics.segments", "Segment definitions.", 2,
+        "segments",
+        "unified",
+        "analytics.segments",
+        "Segment definitions.",
+        2,
         (
             _c("segment_id", "string", "Key."),
             _c("name", "string", "Name."),
@@ -377,7 +439,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "segment_members", "unified", "analytics.segments", "Membership with history.", 2,
+        "segment_members",
+        "unified",
+        "analytics.segments",
+        "Membership with history.",
+        2,
         (
             _c("segment_id", "string", "Segment."),
             _c("customer_id", "string", "Customer."),
@@ -386,7 +452,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "scores", "unified", "analytics.models", "Model scores per customer.", 2,
+        "scores",
+        "unified",
+        "analytics.models",
+        "Model scores per customer.",
+        2,
         (
             _c("customer_id", "string", "Customer."),
             _c("model", "string", "Model name."),
@@ -397,7 +467,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "text_annotations", "unified", "analytics.text", "Text analytics of free text.", 2,
+        "text_annotations",
+        "unified",
+        "analytics.text",
+        "Text analytics of free text.",
+        2,
         (
             _c("source_table", "string", "interactions or feedback."),
             _c("source_key", "string", "Row key in that table."),
@@ -410,7 +484,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "cases", "unified", "activation.cases", "Follow-up cases.", 2,
+        "cases",
+        "unified",
+        "activation.cases",
+        "Follow-up cases.",
+        2,
         (
             _c("case_id", "string", "Key."),
             _c("customer_id", "string", "Customer."),
@@ -424,7 +502,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "actions_log", "unified", "activation", "Actions taken and their outcomes.", 2,
+        "actions_log",
+        "unified",
+        "activation",
+        "Actions taken and their outcomes.",
+        2,
         (
             _c("action_id", "string", "Key."),
             _c("customer_id", "string", "Customer."),
@@ -438,7 +520,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "models", "unified", "analytics.models", "Registry of trained models.", 2,
+        "models",
+        "unified",
+        "analytics.models",
+        "Registry of trained models.",
+        2,
         (
             _c("model_id", "string", "Key."),
             _c("name", "string", "Model name."),
@@ -454,8 +540,11 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
-        "audit_log", "unified", "auth", "Append-only log of personal-data reads and admin "
-        "actions.", 2,
+        "audit_log",
+        "unified",
+        "auth",
+        "Append-only log of personal-data reads and admin actions.",
+        2,
         (
             _c("audit_id", "string", "Key."),
             _c("at", "timestamp", "When (UTC)."),
@@ -479,6 +568,8 @@ def table_spec(name: str, model: tuple[TableSpec, ...] = CANONICAL_MODEL) -> Tab
     raise KeyError(name)
 
 
-def schema_at(version: int, model: tuple[TableSpec, ...] = CANONICAL_MODEL) -> dict[str, ibis.Schema]:
+def schema_at(
+    version: int, model: tuple[TableSpec, ...] = CANONICAL_MODEL
+) -> dict[str, ibis.Schema]:
     """Every table and its columns as they stand after migration ``version``."""
     return {s.name: s.schema(version) for s in model if s.added_in <= version}

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["get_spark_session", "require_pyspark"]
 
-_INSTALL_HINT = "Install the Spark extra: pip install 'insightloop[spark]' (needs Java 17 or newer)."
+_INSTALL_HINT = (
+    "Install the Spark extra: pip install 'insightloop[spark]' (needs Java 17 or newer)."
+)
 
 
 def require_pyspark() -> Any:
@@ -28,7 +30,8 @@ def require_pyspark() -> Any:
         import pyspark
     except ImportError:
         raise ConfigError(
-            "The Spark engine was selected (engine.backend = 'spark') but PySpark is not installed.",
+            "The Spark engine was selected (engine.backend = 'spark'), but PySpark is not "
+            "installed.",
             hint=_INSTALL_HINT,
         ) from None
     if shutil.which("java") is None:

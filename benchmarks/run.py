@@ -1,0 +1,96 @@
+"""Run the benchmark suite: ``python -m benchmarks.run [--only NAME ...] [--sizes N,N]``.
+
+Each benchmark runs the real command in a child process, so wall time and peak memory (the
+child's maximum resident set size, from wait4) are those a user would see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks.machine import machine_info
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``argv`` to completion; wall seconds and peak RSS of the child in MiB."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"benchmark command failed with exit code {code}: {' '.join(argv)}")
+    # Linux reports ru_maxrss in KiB.
+    return {"seconds": round(seconds, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
+
+
+def bench_demo_generation(sizes: list[int], seed: int = 42) -> list[dict[str, Any]]:
+    results = []
+    for n in sizes:
+        out = Path(tempfile.mkdtemp(prefix=f"il-bench-demo-{n}-"))
+        try:
+            command = [
+                sys.executable, "-m", "insightloop.cli.main", "demo", "generate",
+                "--customers", str(n), "--seed", str(seed), "--out", str(out), "--json",
+            ]  # fmt: skip
+            m = measure(command)
+            size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+            results.append(
+                {
+                    "benchmark": "demo_generate",
+                    "customers": n,
+                    **m,
+                    "output_gib": round(size / 1024**3, 2),
+                    "customers_per_second": round(n / m["seconds"]),
+                    "command": f"insightloop demo generate --customers {n} --seed {seed} "
+                    "--out DIR --json",
+                }
+            )
+            print(json.dumps(results[-1]), flush=True)
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+    return results
+
+
+BENCHMARKS = {"demo": bench_demo_generation}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", nargs="*", choices=sorted(BENCHMARKS), default=sorted(BENCHMARKS))
+    parser.add_argument(
+        "--sizes",
+        default="100000,1000000",
+        help="customer counts for demo generation, comma-separated",
+    )
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    record: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python -m benchmarks.run " + " ".join(argv or sys.argv[1:]),
+        "machine": machine_info(),
+        "results": [],
+    }
+    for name in args.only:
+        record["results"].extend(BENCHMARKS[name](sizes))
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    print(f"results written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from insightloop.__about__ import __version__
+from insightloop.api.deps import WorkspaceDep
+from insightloop.api.errors import install_error_handlers
+from insightloop.api.routers import status
+from insightloop.errors import ConfigError
+from insightloop.store import WorkspaceLayout
+from insightloop.ui import mount_static, render_status_page
+
+__all__ = ["create_app"]
+
+
+def create_app(workspace: str | Path | None = None) -> FastAPI:
+    """Build the application over ``workspace`` (default: ``$INSIGHTLOOP_WORKSPACE``)."""
+    root = workspace if workspace is not None else os.environ.get("INSIGHTLOOP_WORKSPACE")
+    if not root:
+        raise ConfigError(
+            "No workspace given to the server.",
+            hint="Run `insightloop serve --workspace DIR` or set INSIGHTLOOP_WORKSPACE.",
+        )
+    layout = WorkspaceLayout(Path(root).expanduser().resolve())
+    layout.require()
+    app = FastAPI(
+        title="insightloop",
+        version=__version__,
+        description="Customer intelligence platform: insight API and web pages.",
+    )
+    app.state.workspace_root = layout.root
+    install_error_handlers(app)
+    app.include_router(status.router)
+    mount_static(app)
+
+    @app.get("/healthz", tags=["service"], operation_id="health")
+    def health() -> dict[str, str]:
+        """Liveness probe: the process answers (does not touch the workspace)."""
+        return {"status": "ok"}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def overview(ws: WorkspaceDep) -> HTMLResponse:
+        return HTMLResponse(render_status_page(ws.status(), ws.runs(10)))
+
+    return app

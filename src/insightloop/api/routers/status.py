@@ -1,0 +1,27 @@
+"""Workspace status and pipeline runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from insightloop.api.deps import WorkspaceDep
+from insightloop.api.schemas import ErrorPublic, RunPublic, RunsPublic, StatusPublic
+
+router = APIRouter(prefix="/api/v1", tags=["workspace"])
+
+_ERRORS: dict[int | str, dict[str, object]] = {503: {"model": ErrorPublic}}
+
+
+@router.get("/status", response_model=StatusPublic, operation_id="get_status", responses=_ERRORS)
+def get_status(ws: WorkspaceDep) -> StatusPublic:
+    """Schema version, tables with row counts and the last pipeline run."""
+    return StatusPublic.model_validate(ws.status().to_dict())
+
+
+@router.get("/runs", response_model=RunsPublic, operation_id="list_runs", responses=_ERRORS)
+def list_runs(ws: WorkspaceDep, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> RunsPublic:
+    """The latest pipeline runs, newest first."""
+    runs = [RunPublic.model_validate(r.to_dict()) for r in ws.runs(limit)]
+    return RunsPublic(data=runs, count=len(runs))

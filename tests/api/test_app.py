@@ -1,0 +1,138 @@
+"""The server: status API and page over a real workspace, and one error envelope everywhere."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from insightloop import Workspace
+from insightloop.api import create_app
+from insightloop.errors import ConfigError, WorkspaceError
+
+
+@pytest.fixture
+def ws_path(tmp_path: Path) -> Path:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.engine.insert("orders", [{"order_id": "o1"}, {"order_id": "o2"}])
+        ws.run()
+    return tmp_path / "ws"
+
+
+@pytest.fixture
+def client(ws_path: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(ws_path), raise_server_exceptions=False) as c:
+        yield c
+
+
+def _is_envelope(body: dict[str, object]) -> bool:
+    return {"code", "message", "hint"} <= set(body)
+
+
+def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> None:
+    r = client.get("/api/v1/status")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["schema_current"] is True
+    assert body["backend"] == "duckdb"
+    rows = {t["name"]: t["rows"] for t in body["tables"]}
+    assert rows["orders"] == 2
+    assert body["last_run"]["status"] == "succeeded"
+    assert body["last_run"]["step_records"][0]["step"] == "table_stats"
+
+
+def test_runs_api_is_paginated_by_limit(client: TestClient) -> None:
+    r = client.get("/api/v1/runs", params={"limit": 1})
+    assert r.status_code == 200
+    assert r.json()["count"] == 1
+
+
+def test_the_status_page_shows_the_workspace(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    html = r.text
+    assert 'id="schema-version">v2<' in html
+    assert 'data-table="orders">2<' in html
+    assert "succeeded" in html
+    # Every asset is served locally: no CDN.
+    assert "http://" not in html.replace("http://testserver", "")
+    assert "https://" not in html
+    css = client.get("/static/style.css")
+    assert css.status_code == 200
+
+
+def test_health(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_unknown_routes_use_the_error_envelope(client: TestClient) -> None:
+    r = client.get("/api/v1/nope")
+    assert r.status_code == 404
+    assert _is_envelope(r.json())
+    assert r.json()["code"] == "not_found"
+
+
+def test_invalid_parameters_use_the_error_envelope(client: TestClient) -> None:
+    r = client.get("/api/v1/runs", params={"limit": 0})
+    assert r.status_code == 422
+    body = r.json()
+    assert _is_envelope(body)
+    assert body["code"] == "invalid_request"
+    assert body["errors"][0]["location"] == ["query", "limit"]
+
+
+def test_a_500_never_echoes_the_exception_text(ws_path: Path) -> None:
+    app = create_app(ws_path)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise ValueError("customer ada@example.com, +46701234567")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom")
+    assert r.status_code == 500
+    assert r.json() == {"code": "internal_error", "message": "Internal server error.", "hint": None}
+
+
+def test_a_busy_workspace_is_a_503_with_retry_after(ws_path: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
+            "sys.stdin.read()",
+            str(ws_path / "insightloop.duckdb"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        with TestClient(create_app(ws_path), raise_server_exceptions=False) as c:
+            r = c.get("/api/v1/status")
+        assert r.status_code == 503
+        assert r.headers["retry-after"] == "5"
+        assert r.json()["code"] == "workspace_error"
+    finally:
+        holder.communicate("")
+
+
+def test_the_app_needs_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("INSIGHTLOOP_WORKSPACE", raising=False)
+    with pytest.raises(ConfigError, match="No workspace"):
+        create_app()
+    with pytest.raises(WorkspaceError, match="not an insightloop workspace"):
+        create_app(tmp_path)
+
+
+def test_the_openapi_document_has_stable_operation_ids(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    ops = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
+    assert {"get_status", "list_runs", "health"} <= ops
