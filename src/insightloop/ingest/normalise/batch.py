@@ -1,0 +1,291 @@
+"""Column-at-a-time normalisation: Arrow (or a list) in, an Arrow table of results out.
+
+Real columns repeat values (a city, a birth date, a household's phone), so each function
+dictionary-encodes the column, normalises each *distinct* value once with the scalar function,
+and spreads the results back with one ``take``. The result is therefore the scalar function's
+result, row by row, by construction. A null is normalised like ``None`` (an ``*_empty`` reason).
+
+Every function returns a ``pyarrow.Table`` with one row per input row: ``value`` and ``reason``
+(null when all is well), plus the extra fields of the scalar result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, TypeAlias
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from insightloop.ingest.normalise import (
+    addresses,
+    countries,
+    dates,
+    emails,
+    money,
+    names,
+    phones,
+)
+
+__all__ = [
+    "Column",
+    "clear_caches",
+    "normalise_amounts",
+    "normalise_birth_dates",
+    "normalise_cities",
+    "normalise_countries",
+    "normalise_dates",
+    "normalise_emails",
+    "normalise_names",
+    "normalise_phones",
+    "normalise_postcodes",
+    "normalise_streets",
+    "normalise_timestamps",
+    "split_names",
+]
+
+Column: TypeAlias = "pa.Array | pa.ChunkedArray | Sequence[Any]"
+"""A column: a pyarrow array (chunked or not) or a Python sequence with ``None`` for nulls."""
+
+_TEXT = pa.string()
+_VALUE_REASON = (("value", _TEXT), ("reason", _TEXT))
+
+
+def _as_array(values: Column) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not isinstance(values, pa.Array):
+        values = pa.array(values)
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if pa.types.is_null(values.type):
+        values = values.cast(_TEXT)
+    return values
+
+
+def _distinct(array: pa.Array) -> tuple[list[Any], pa.Array]:
+    """The distinct non-null values, and for each row its value's position (nulls point past
+    the end)."""
+    if pa.types.is_struct(array.type):
+        # Arrow cannot dictionary-encode structs: rows are deduplicated as tuples instead.
+        positions: dict[tuple[Any, ...], int] = {}
+        codes = [
+            positions.setdefault(() if row is None else tuple(row.values()), len(positions))
+            for row in array.to_pylist()
+        ]
+        return list(positions), pa.array(codes, type=pa.int64())
+    encoded = pc.dictionary_encode(array)
+    distinct = encoded.dictionary.to_pylist()
+    return distinct, pc.fill_null(encoded.indices, len(distinct))
+
+
+def _apply(
+    values: Column,
+    normalise: Callable[[Any], tuple[Any, ...]],
+    schema: Sequence[tuple[str, pa.DataType]],
+    *,
+    text: bool = True,
+) -> pa.Table:
+    """Normalise each distinct value once and lay the results out as columns."""
+    array = _as_array(values)
+    if text and not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = array.cast(_TEXT)
+    distinct, indices = _distinct(array)
+    results = [normalise(value) for value in distinct]
+    results.append(normalise(None))
+    columns = {
+        name: pa.array([result[i] for result in results], type=kind).take(indices)
+        for i, (name, kind) in enumerate(schema)
+    }
+    return pa.table(columns)
+
+
+def normalise_emails(values: Column) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_email` over a column.
+
+    Examples
+    --------
+    >>> normalise_emails(["A@X.SE", None, "a@x.se"]).column("value").to_pylist()
+    ['a@x.se', None, 'a@x.se']
+    """
+    return _apply(values, lambda v: _pair(emails.normalise_email(v)), _VALUE_REASON)
+
+
+def normalise_phones(values: Column, *, region: str | None = None) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_phone` over a column.
+
+    The table has ``value``, ``reason``, ``kind`` and ``extension``.
+
+    Examples
+    --------
+    >>> table = normalise_phones(["070-123 45 67", "+46 70 123 45 67", "0000000"], region="SE")
+    >>> table.column("value").to_pylist(), table.column("reason").to_pylist()[2]
+    (['+46701234567', '+46701234567', None], 'phone_junk')
+    """
+    code = phones.check_region(region)
+
+    def one(value: str | None) -> tuple[Any, ...]:
+        result = phones.normalise_phone(value, code)
+        return result.value, result.reason, result.kind, result.extension
+
+    schema = (*_VALUE_REASON, ("kind", _TEXT), ("extension", _TEXT))
+    return _apply(values, one, schema)
+
+
+def normalise_names(values: Column, *, part: names.NamePart = "full") -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_name` over a column."""
+    names.normalise_name(None, part)  # checks ``part`` once, before the loop
+    return _apply(values, lambda v: _pair(names.normalise_name(v, part)), _VALUE_REASON)
+
+
+def split_names(values: Column) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.split_name` over a column: ``given``, ``family``,
+    ``reason``."""
+
+    def one(value: str | None) -> tuple[Any, ...]:
+        parts = names.split_name(value)
+        return parts.given, parts.family, parts.reason
+
+    return _apply(values, one, (("given", _TEXT), ("family", _TEXT), ("reason", _TEXT)))
+
+
+def normalise_streets(values: Column) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_street` over a column."""
+    return _apply(values, lambda v: _pair(addresses.normalise_street(v)), _VALUE_REASON)
+
+
+def normalise_cities(values: Column) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_city` over a column."""
+    return _apply(values, lambda v: _pair(addresses.normalise_city(v)), _VALUE_REASON)
+
+
+def normalise_countries(values: Column) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_country` over a column."""
+    return _apply(values, lambda v: _pair(countries.normalise_country(v)), _VALUE_REASON)
+
+
+def normalise_postcodes(values: Column, *, country: str | Column | None) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_postcode` over a column.
+
+    ``country`` is one ISO 3166-1 alpha-2 code for the whole column, or a column beside it
+    (codes or names, normalised with ``normalise_country``; unknown ones leave the postcode
+    unchecked, as for countries without a postcode format).
+
+    Examples
+    --------
+    >>> table = normalise_postcodes(["12345", "sw1a1aa"], country=["Sverige", "UK"])
+    >>> table.column("value").to_pylist()
+    ['123 45', 'SW1A 1AA']
+    """
+    if country is None or isinstance(country, str):
+        code = countries.check_country(country)
+        return _apply(values, lambda v: _pair(addresses.normalise_postcode(v, code)), _VALUE_REASON)
+    postcodes = _as_array(values).cast(_TEXT)
+    places = _as_array(country).cast(_TEXT)
+    pairs = pa.StructArray.from_arrays([postcodes, places], names=["postcode", "country"])
+
+    def one(pair: tuple[str | None, str | None] | None) -> tuple[Any, ...]:
+        postcode, place = pair or (None, None)
+        return _pair(addresses.normalise_postcode(postcode, _country_code(place)))
+
+    return _apply(pairs, one, _VALUE_REASON, text=False)
+
+
+def normalise_timestamps(
+    values: Column,
+    *,
+    formats: Sequence[str] = (),
+    day_first: bool | None = None,
+    time_zone: str = "UTC",
+) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_timestamp` over a column (text or
+    timestamps); ``value`` is ``timestamp[us]`` in UTC without a time zone."""
+    options: dict[str, Any] = {"formats": formats, "day_first": day_first, "time_zone": time_zone}
+    dates.normalise_timestamp(None, **options)  # checks the options once, before the loop
+    return _apply(
+        values,
+        lambda v: _pair(dates.normalise_timestamp(v, **options)),
+        (("value", pa.timestamp("us")), ("reason", _TEXT)),
+        text=False,
+    )
+
+
+def normalise_dates(
+    values: Column, *, formats: Sequence[str] = (), day_first: bool | None = None
+) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_date` over a column; ``value`` is
+    ``date32``."""
+    dates.normalise_date(None, formats=formats)
+    return _apply(
+        values,
+        lambda v: _pair(dates.normalise_date(v, formats=formats, day_first=day_first)),
+        (("value", pa.date32()), ("reason", _TEXT)),
+        text=False,
+    )
+
+
+def normalise_birth_dates(
+    values: Column,
+    *,
+    formats: Sequence[str] = (),
+    day_first: bool | None = None,
+    today: date | None = None,
+) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_birth_date` over a column, with one
+    ``today`` for the whole column."""
+    limit = today or date.today()
+    dates.normalise_date(None, formats=formats)
+    return _apply(
+        values,
+        lambda v: _pair(
+            dates.normalise_birth_date(v, formats=formats, day_first=day_first, today=limit)
+        ),
+        (("value", pa.date32()), ("reason", _TEXT)),
+        text=False,
+    )
+
+
+def normalise_amounts(
+    values: Column, *, decimal_comma: bool | None = None, currency: str | None = None
+) -> pa.Table:
+    """:func:`~insightloop.ingest.normalise.normalise_amount` over a column (text, integers or
+    decimals): ``value`` as ``decimal128(38, 4)``, ``currency``, ``reason``.
+
+    Examples
+    --------
+    >>> table = normalise_amounts(["1 234,50 kr", "€12", "x"], currency="SEK")
+    >>> table.column("currency").to_pylist(), table.column("reason").to_pylist()
+    (['SEK', 'EUR', None], [None, None, 'amount_not_a_number'])
+    """
+    money.normalise_amount(None, currency=currency)
+
+    def one(value: Any) -> tuple[Any, ...]:
+        if isinstance(value, float):
+            value = repr(value)
+        result = money.normalise_amount(value, decimal_comma=decimal_comma, currency=currency)
+        return result.value, result.currency, result.reason
+
+    schema = (("value", pa.decimal128(38, 4)), ("currency", _TEXT), ("reason", _TEXT))
+    return _apply(values, one, schema, text=False)
+
+
+def clear_caches() -> None:
+    """Empty the normalisers' LRU caches (to free memory, or to time a cold start).
+
+    Examples
+    --------
+    >>> clear_caches()
+    """
+    for module in (addresses, countries, dates, emails, money, names, phones):
+        for item in vars(module).values():
+            if callable(getattr(item, "cache_clear", None)):
+                item.cache_clear()
+
+
+def _pair(result: Any) -> tuple[Any, Any]:
+    return result.value, result.reason
+
+
+def _country_code(place: str | None) -> str | None:
+    return countries.normalise_country(place).value
