@@ -29,6 +29,13 @@ def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         master="local[2]",
         driver_memory="1g",
         shuffle_partitions=2,
+        # Adaptive query execution adds planning overhead that is pure cost on the tiny
+        # fixtures of the test suite; so does Spark's default parallelism.
+        extra_config={
+            "spark.sql.adaptive.enabled": "false",
+            "spark.default.parallelism": "2",
+            "spark.sql.files.maxPartitionBytes": "16m",
+        },
     )
     yield session
     session.stop()

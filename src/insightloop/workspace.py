@@ -24,8 +24,8 @@ from typing import Any
 
 from insightloop.config import Settings, load_settings, render_config_file
 from insightloop.errors import WorkspaceError
-from insightloop.quality import count_rows_expr
 from insightloop.pipeline import RunObserver, RunRecord, last_run, recent_runs, run_pipeline
+from insightloop.quality import count_rows_expr
 from insightloop.store import (
     CANONICAL_MODEL,
     Engine,

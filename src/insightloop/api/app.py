@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from insightloop.__about__ import __version__
 from insightloop.api.deps import WorkspaceDep
 from insightloop.api.errors import install_error_handlers
 from insightloop.api.routers import status
+from insightloop.config import load_settings
 from insightloop.errors import ConfigError
 from insightloop.store import WorkspaceLayout
 from insightloop.ui import mount_static, render_status_page
@@ -29,6 +31,9 @@ def create_app(workspace: str | Path | None = None) -> FastAPI:
         )
     layout = WorkspaceLayout(Path(root).expanduser().resolve())
     layout.require()
+    # Fail at start-up, not on the first request, when the configuration is invalid.
+    settings = load_settings(layout.config_file)
+    logging.getLogger("insightloop").setLevel(settings.log_level)
     app = FastAPI(
         title="insightloop",
         version=__version__,

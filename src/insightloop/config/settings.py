@@ -242,7 +242,7 @@ def render_config_file(settings: Settings | None = None) -> str:
             lines.append("")
 
     emit(settings, Settings)
-    for name, field in Settings.model_fields.items():
+    for name in Settings.model_fields:
         value = getattr(settings, name)
         if isinstance(value, BaseModel):
             lines.append(f"[{name}]")

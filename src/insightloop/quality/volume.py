@@ -21,9 +21,9 @@ STATS_TABLE = "table_stats"
 def count_rows_expr(engine: Engine, tables: list[str]) -> ir.Table:
     """One expression giving ``table_name, row_count`` for each of ``tables``."""
     parts = [
-        engine.table(name).aggregate(row_count=lambda t: t.count()).mutate(
-            table_name=ibis.literal(name)
-        )
+        engine.table(name)
+        .aggregate(row_count=lambda t: t.count())
+        .mutate(table_name=ibis.literal(name))
         for name in tables
     ]
     return ibis.union(*parts).select("table_name", "row_count").order_by("table_name")

@@ -48,6 +48,7 @@ def get_spark_session(
     master: str = "local[*]",
     driver_memory: str = "4g",
     shuffle_partitions: int = 8,
+    extra_config: dict[str, str] | None = None,
 ) -> SparkSession:
     """Return this process's Spark session, creating it on first use.
 
@@ -56,6 +57,8 @@ def get_spark_session(
     base_dir
         Folder for the warehouse and the Derby metastore of the first session. A session that
         already exists is reused as it is (Spark cannot change these after start-up).
+    extra_config
+        Further Spark settings, e.g. for tests.
     """
     require_pyspark()
     from pyspark.sql import SparkSession
@@ -91,6 +94,8 @@ def get_spark_session(
         )
         .enableHiveSupport()
     )
+    for key, value in (extra_config or {}).items():
+        builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

@@ -1,0 +1,1 @@
+"""The ``insightloop`` command line: a thin layer over :class:`insightloop.Workspace`."""

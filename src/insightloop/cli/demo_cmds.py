@@ -1,0 +1,128 @@
+"""``insightloop demo``: generate the demo company, and set up and serve a demo workspace."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from insightloop.cli.app import JsonOption, app, console, print_json
+from insightloop.cli.render import render_run, render_status, run_with_progress
+from insightloop.cli.serve_cmd import serve_workspace
+from insightloop.demo import GenerationReport, generate_company
+from insightloop.store import WorkspaceLayout
+from insightloop.workspace import Workspace
+
+demo_app = typer.Typer(
+    help="The demo company: an omnichannel retailer with ground truth.", no_args_is_help=True
+)
+app.add_typer(demo_app, name="demo")
+
+CustomersOption = Annotated[
+    int, typer.Option("--customers", "-n", help="Number of customers (100 to 5,000,000).")
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Random seed; same seed, same files.")]
+
+
+def _generate(out: Path, customers: int, seed: int, overwrite: bool) -> GenerationReport:
+    progress = Progress(
+        TextColumn("generating customers"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    with progress:
+        task = progress.add_task("generate", total=customers)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return generate_company(out, customers, seed, overwrite=overwrite, progress=advance)
+
+
+def _render_report(report: GenerationReport) -> None:
+    table = Table("file", "system", "entity", "format", "encoding", "rows", title="Source files")
+    for f in report.files:
+        table.add_row(f.path, f.system, f.entity, f.format, f.encoding, f"{f.rows:,}")
+    console.print(table)
+    console.print(
+        f"Generated {report.customers:,} customers (seed {report.seed}) in "
+        f"{report.seconds:.1f} s into {report.out}. Ground truth: {report.out / 'truth'}"
+    )
+
+
+@demo_app.command("generate")
+def generate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
+    customers: CustomersOption = 10_000,
+    seed: SeedOption = 42,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the contents of a non-empty output directory.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the demo company's source files, with the ground truth in truth/."""
+    if as_json:
+        report = generate_company(out, customers, seed, overwrite=overwrite)
+        print_json(
+            {
+                "out": str(report.out),
+                "customers": report.customers,
+                "seed": report.seed,
+                "seconds": report.seconds,
+                "files": [f.__dict__ for f in report.files],
+            }
+        )
+        return
+    _render_report(_generate(out, customers, seed, overwrite))
+
+
+def _same_company(company: Path, customers: int, seed: int) -> bool:
+    manifest = company / "manifest.json"
+    if not manifest.is_file():
+        return False
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    return bool(data.get("customers") == customers and data.get("seed") == seed)
+
+
+@demo_app.command("up")
+def up(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Folder for the demo company and its workspace.")
+    ] = Path("demo"),
+    customers: CustomersOption = 10_000,
+    seed: SeedOption = 42,
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server at the end.")
+    ] = True,
+) -> None:
+    """Generate the demo company, create its workspace, run the pipeline and serve it.
+
+    Idempotent: an existing company with the same size and seed, and an existing workspace, are
+    reused.
+    """
+    directory = directory.expanduser().resolve()
+    company, workspace = directory / "company", directory / "workspace"
+    if _same_company(company, customers, seed):
+        console.print(f"Reusing the demo company in {company}.")
+    else:
+        _render_report(_generate(company, customers, seed, overwrite=True))
+        if WorkspaceLayout(workspace).is_workspace():
+            # The old workspace holds the previous company's data: start it afresh.
+            shutil.rmtree(workspace)
+    with Workspace.init(workspace, exist_ok=True) as ws:
+        record = run_with_progress(ws, None)
+        render_run(record)
+        render_status(ws.status())
+    if record.status != "succeeded":
+        raise typer.Exit(1)
+    if serve:
+        serve_workspace(workspace, host, port)

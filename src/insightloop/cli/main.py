@@ -1,0 +1,23 @@
+"""Entry point of the ``insightloop`` command: imports every command module, then runs the app."""
+
+from __future__ import annotations
+
+# isort: off
+# Commands register in import order, which is the order `insightloop --help` lists them.
+from insightloop.cli import workspace_cmds, serve_cmd, config_cmds, demo_cmds
+from insightloop.cli.app import app
+
+# isort: on
+
+__all__ = ["app", "main"]
+
+# Importing the command modules registers their commands on the app.
+_COMMAND_MODULES = (workspace_cmds, config_cmds, demo_cmds, serve_cmd)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""The demo company: a reproducible omnichannel retailer with ground truth.
+
+:func:`generate_company` writes the files a retailer's systems would really export (CRM offices
+in three encodings, loyalty programme, web shop orders, store tills, Segment events, contact
+centre, surveys, campaigns, consents) under ``out/sources``, and the truth behind them (who is
+who, planted behaviour, holdout outcomes, planted defects) under ``out/truth``.
+"""
+
+from __future__ import annotations
+
+from insightloop.demo.generator import GeneratedFile, GenerationReport, generate_company
+
+__all__ = ["GeneratedFile", "GenerationReport", "generate_company"]
