@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from fastapi.testclient import TestClient
 from insightloop import Workspace
 from insightloop.api import create_app
 from insightloop.errors import ConfigError, WorkspaceError
+from tests.helpers import duckdb_held_by_another_process
 
 
 @pytest.fixture
@@ -100,28 +99,14 @@ def test_a_500_never_echoes_the_exception_text(ws_path: Path) -> None:
 
 
 def test_a_busy_workspace_is_a_503_with_retry_after(ws_path: Path) -> None:
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-            "sys.stdin.read()",
-            str(ws_path / "insightloop.duckdb"),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
-        with TestClient(create_app(ws_path), raise_server_exceptions=False) as c:
-            r = c.get("/api/v1/status")
-        assert r.status_code == 503
-        assert r.headers["retry-after"] == "5"
-        assert r.json()["code"] == "workspace_error"
-    finally:
-        holder.communicate("")
+    with (
+        duckdb_held_by_another_process(ws_path / "insightloop.duckdb"),
+        TestClient(create_app(ws_path), raise_server_exceptions=False) as c,
+    ):
+        r = c.get("/api/v1/status")
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "5"
+    assert r.json()["code"] == "workspace_error"
 
 
 def test_the_app_needs_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

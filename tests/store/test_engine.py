@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +12,7 @@ from insightloop import Workspace
 from insightloop.errors import EngineError, WorkspaceError
 from insightloop.store import Engine, migrate
 from tests.decorator import mark_with_all_backends
+from tests.helpers import duckdb_held_by_another_process
 
 
 @pytest.fixture
@@ -70,26 +69,12 @@ def test_a_read_only_engine_refuses_writes(tmp_path: Path) -> None:
 
 def test_a_database_held_by_another_process_gives_a_clear_error(tmp_path: Path) -> None:
     Workspace.init(tmp_path / "ws").close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, duckdb; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); "
-            "sys.stdin.read()",
-            str(tmp_path / "ws" / "insightloop.duckdb"),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
-        with pytest.raises(WorkspaceError, match="in use by another process") as info:
-            Workspace.open(tmp_path / "ws")
-        assert "insightloop run" in (info.value.hint or "")
-    finally:
-        holder.communicate("")
+    with (
+        duckdb_held_by_another_process(tmp_path / "ws" / "insightloop.duckdb"),
+        pytest.raises(WorkspaceError, match="in use by another process") as info,
+    ):
+        Workspace.open(tmp_path / "ws")
+    assert "insightloop run" in (info.value.hint or "")
 
 
 @mark_with_all_backends

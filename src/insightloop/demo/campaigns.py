@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from insightloop.demo import contact
-from insightloop.demo.defects import DefectLog, choose_defects, insert_duplicates
+from insightloop.demo.defects import DefectLog, choose_defects
 from insightloop.demo.fmt import chunk_seq, format_datetime, keys, take
 from insightloop.demo.output import FILES, FileChunk
 from insightloop.demo.params import PERSONAS, UPLIFT_SEGMENTS, day_number
@@ -157,9 +157,8 @@ def consents_chunk(
         "source_system": take(_SOURCES, rng.integers(0, len(_SOURCES), m)),
     }
     picks = choose_defects(rng, m, ("duplicate_row",))
-    cols, _, copies, origin = insert_duplicates(cols, picks["duplicate_row"])
     log = DefectLog()
-    log.add(copies, "duplicate_row")
+    cols, origin = log.duplicate_rows(cols, picks["duplicate_row"])
     file_chunk = FileChunk(
         FILES["sources/consents/consents.csv"],
         all_person[origin],
@@ -255,9 +254,8 @@ def members_chunk(
         "responded": pa.array(a["responded"]),
     }
     picks = choose_defects(rng, n, ("duplicate_row",))
-    cols, _, copies, origin = insert_duplicates(cols, picks["duplicate_row"])
     log = DefectLog()
-    log.add(copies, "duplicate_row")
+    cols, origin = log.duplicate_rows(cols, picks["duplicate_row"])
     chunk = FileChunk(
         FILES["sources/campaigns/members.csv"], a["person"][origin], cols, defects=log
     )

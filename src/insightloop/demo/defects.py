@@ -49,6 +49,16 @@ class DefectLog:
         """Move logged rows to their positions after duplicates were inserted."""
         self.rows = [index_map[r] for r in self.rows]
 
+    def duplicate_rows(
+        self, columns: dict[str, pa.Array], rows: np.ndarray
+    ) -> tuple[dict[str, pa.Array], np.ndarray]:
+        """Plant exact duplicates of ``rows`` and log them; defects logged before keep pointing
+        at their rows. Returns the new columns and, for each new row, the old row it came from."""
+        new_columns, index_map, copies, origin = insert_duplicates(columns, rows)
+        self.remap(index_map)
+        self.add(copies, "duplicate_row")
+        return new_columns, origin
+
     def table(self, person: np.ndarray) -> pa.Table:
         """``row, defect, column, person`` (person = chunk position of the row's person)."""
         if not self.rows:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from insightloop.demo import contact
 from insightloop.demo.baskets import Baskets
 from insightloop.demo.catalogue import CURRENCIES, SKUS_PER_CATEGORY, Catalogue
-from insightloop.demo.defects import DefectLog, choose_defects, insert_duplicates
+from insightloop.demo.defects import DefectLog, choose_defects
 from insightloop.demo.fmt import (
     assemble,
     concat,
@@ -470,11 +470,10 @@ def events_chunk(rng: np.random.Generator, ctx: EventContext, spec: FileSpec) ->
     )
 
     picks = choose_defects(rng, n, ("duplicate_row",))
-    cols, _, copies, origin = insert_duplicates(
+    log = DefectLog()
+    cols, origin = log.duplicate_rows(
         {"line": line, "anon": anon, "user": user, "mid": mid}, picks["duplicate_row"]
     )
-    log = DefectLog()
-    log.add(copies, "duplicate_row")
     return FileChunk(
         spec,
         person[origin],

@@ -21,7 +21,6 @@ from insightloop.demo.defects import (
     DefectLog,
     choose_defects,
     impossible_dates,
-    insert_duplicates,
     non_numeric,
     replace_rows,
 )
@@ -223,11 +222,9 @@ def order_chunk(rng: np.random.Generator, ctx: SalesContext, ids: pa.Array) -> F
         presence.acc_key.take(pa.array(np.maximum(account, 0))),
         pa.nulls(n, pa.string()),
     )
-    cols, index_map, copies, origin = insert_duplicates(
+    cols, origin = log.duplicate_rows(
         {"line": line, "order": order_key, "account": acc_key}, defects["duplicate_row"]
     )
-    log.remap(index_map)
-    log.add(copies, "duplicate_row")
     return FileChunk(
         FILES["sources/ecommerce/orders.jsonl"],
         person[origin],
@@ -300,9 +297,7 @@ def pos_chunk(
         impossible_dates(rng, len(when), "YYYY-MM-DD hh:mm:ss", (2022, 2024)),
     )
     log.add(when, "impossible_date", "timestamp")
-    cols, index_map, copies, origin = insert_duplicates(cols, defects["duplicate_row"])
-    log.remap(index_map)
-    log.add(copies, "duplicate_row")
+    cols, origin = log.duplicate_rows(cols, defects["duplicate_row"])
     truth = {
         "receipt_id": ids.take(pa.array(txn[origin])),
         "line_no": pa.array(line_no[origin]),

@@ -23,7 +23,6 @@ from insightloop.demo.defects import (
     bad_emails,
     choose_defects,
     impossible_dates,
-    insert_duplicates,
     replace_rows,
 )
 from insightloop.demo.fmt import format_datetime, int_str, take
@@ -158,9 +157,7 @@ def _finish(
         rows = picks["impossible_date"]
         cols[date[0]] = replace_rows(cols[date[0]], rows, impossible_dates(rng, len(rows), date[1]))
         log.add(rows, "impossible_date", date[0])
-    new_cols, index_map, copies, origin = insert_duplicates(cols, picks["duplicate_row"])
-    log.remap(index_map)
-    log.add(copies, "duplicate_row")
+    new_cols, origin = log.duplicate_rows(cols, picks["duplicate_row"])
     chunk.columns = new_cols
     chunk.person = chunk.person[origin]
     chunk.defects = log

@@ -22,7 +22,6 @@ from insightloop.demo.defects import (
     DefectLog,
     choose_defects,
     impossible_dates,
-    insert_duplicates,
     replace_rows,
 )
 from insightloop.demo.fmt import chunk_seq, format_datetime, int_str, keys, take
@@ -251,9 +250,7 @@ def interactions_chunk(
         impossible_dates(rng, len(when), "YYYY-MM-DDThh:mm:ssZ", (2022, 2024)),
     )
     log.add(when, "impossible_date", "started_at")
-    cols, index_map, copies, origin = insert_duplicates(cols, picks["duplicate_row"])
-    log.remap(index_map)
-    log.add(copies, "duplicate_row")
+    cols, origin = log.duplicate_rows(cols, picks["duplicate_row"])
     return FileChunk(
         FILES["sources/contact_centre/interactions.csv"],
         it.person[origin],

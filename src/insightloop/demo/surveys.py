@@ -20,7 +20,6 @@ from insightloop.demo.defects import (
     DefectLog,
     choose_defects,
     impossible_dates,
-    insert_duplicates,
     replace_rows,
 )
 from insightloop.demo.fmt import chunk_seq, format_datetime, int_str, keys
@@ -196,9 +195,7 @@ def survey_chunk(
         "resolved_contact": pa.array(r.resolved),
         "comment_theme": pa.array(theme),
     }
-    cols, index_map, copies, origin = insert_duplicates(cols, picks["duplicate_row"])
-    log.remap(index_map)
-    log.add(copies, "duplicate_row")
+    cols, origin = log.duplicate_rows(cols, picks["duplicate_row"])
     chunk = FileChunk(
         FILES["sources/surveys/responses.csv"],
         r.person[origin],
