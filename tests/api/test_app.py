@@ -117,6 +117,17 @@ def test_the_app_needs_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         create_app(tmp_path)
 
 
+def test_no_page_loads_anything_from_another_host(client: TestClient) -> None:
+    # The product must work on an offline network: no CDN-backed documentation pages.
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
+    html = client.get("/").text
+    for attribute in ("src=", "href="):
+        for value in html.split(attribute)[1:]:
+            target = value.split()[0].strip("\"'>")
+            assert target.startswith("/"), f"{attribute}{target} is not local"
+
+
 def test_the_openapi_document_has_stable_operation_ids(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     ops = {op["operationId"] for path in spec["paths"].values() for op in path.values()}

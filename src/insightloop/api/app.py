@@ -38,6 +38,10 @@ def create_app(workspace: str | Path | None = None) -> FastAPI:
         title="insightloop",
         version=__version__,
         description="Customer intelligence platform: insight API and web pages.",
+        # FastAPI's Swagger and ReDoc pages load their scripts from a CDN; the product must work
+        # on an offline network, so only the OpenAPI document itself is served.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.workspace_root = layout.root
     install_error_handlers(app)

@@ -80,7 +80,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         error_body(
             "invalid_request",
             f"The request is invalid in {len(problems)} place(s).",
-            "Fix the fields listed in 'errors'; the OpenAPI document at /docs describes them.",
+            "Fix the fields listed in 'errors'; /openapi.json describes every parameter.",
             errors=problems,
         ),
         status_code=422,
