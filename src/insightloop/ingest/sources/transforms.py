@@ -1,0 +1,217 @@
+"""The declarative transforms of a source's ``mapping``: one canonical column from raw columns.
+
+A transform names where the value comes from (exactly one of ``column``, ``constant``,
+``concat`` or ``split``) and then, optionally, a ``value_map`` and one conversion step
+(``cast``, ``parse`` or ``normalise``). In ``insightloop.toml`` a bare string is short for
+``{ column = "..." }``::
+
+    [sources.crm.mapping]
+    source_key = "CustomerID"
+    email = { column = "E-post" }
+    name_raw = { concat = ["FirstName", "LastName"], sep = " " }
+    country = { constant = "SE" }
+    status = { column = "Status", value_map = { A = "active", P = "passive" }, default = "other" }
+    nps = { column = "score", cast = "int" }
+
+When no step is given, the canonical column's type and name choose one (see
+:func:`default_step`): e-mails, phones and names are normalised, dates and timestamps parsed,
+money normalised as amounts, integers, floats and booleans cast.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["CAST_TYPES", "NORMALISERS", "Step", "Transform", "default_step"]
+
+CastType = Literal["int", "float", "decimal", "bool", "string"]
+CAST_TYPES: tuple[CastType, ...] = ("int", "float", "decimal", "bool", "string")
+
+Normaliser = Literal[
+    "email",
+    "phone",
+    "name",
+    "given_name",
+    "family_name",
+    "amount",
+    "country",
+    "city",
+    "street",
+    "postcode",
+    "birth_date",
+    "none",
+]
+NORMALISERS: tuple[Normaliser, ...] = (
+    "email",
+    "phone",
+    "name",
+    "given_name",
+    "family_name",
+    "amount",
+    "country",
+    "city",
+    "street",
+    "postcode",
+    "birth_date",
+    "none",
+)
+
+#: A resolved conversion step: ``("cast", type)``, ``("parse", "date" | "timestamp")``,
+#: ``("normalise", normaliser)`` or ``("none", "")``.
+Step = tuple[str, str]
+
+_BY_NAME: dict[str, Normaliser] = {
+    "email": "email",
+    "phone": "phone",
+    "first_name": "given_name",
+    "last_name": "family_name",
+    "name_raw": "none",
+    "country": "country",
+    "city": "city",
+    "street": "street",
+    "postcode": "postcode",
+    "birth_date": "birth_date",
+}
+_BY_TYPE: dict[str, Step] = {
+    "int64": ("cast", "int"),
+    "float64": ("cast", "float"),
+    "boolean": ("cast", "bool"),
+    "date": ("parse", "date"),
+    "timestamp": ("parse", "timestamp"),
+}
+
+
+class Transform(BaseModel):
+    """How one canonical column is computed from a raw batch.
+
+    Examples
+    --------
+    >>> Transform(column="E-post").origin()
+    'column'
+    >>> Transform(split="member_name", sep=" ", part=-1).part
+    -1
+    >>> Transform(column="a", constant="b")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    pydantic_core._pydantic_core.ValidationError: ...
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str | None = Field(default=None, description="Take this raw column as it is.")
+    constant: str | None = Field(default=None, description="The same value on every row.")
+    concat: list[str] | None = Field(
+        default=None, description="Join these raw columns with `sep`, skipping empty ones."
+    )
+    split: str | None = Field(
+        default=None, description="Split this raw column by `sep`, take `part`."
+    )
+    sep: str | None = Field(
+        default=None, description="Separator of `concat` (default ' ') or `split`."
+    )
+    part: int = Field(default=0, description="Part of a `split` (0 is the first, -1 the last).")
+    value_map: dict[str, str] | None = Field(
+        default=None, description="Replace values (after trimming); others become `default`."
+    )
+    default: str | None = Field(
+        default=None, description="Value for unmapped values; unset keeps them unless `strict_map`."
+    )
+    strict_map: bool = Field(
+        default=False, description="Unmapped values become `default` (or null)."
+    )
+    cast: CastType | None = Field(
+        default=None, description="Convert to int, float, decimal, bool, ..."
+    )
+    parse: Literal["date", "timestamp"] | None = Field(
+        default=None, description="Parse dates or times."
+    )
+    formats: list[str] = Field(
+        default_factory=list, description="strptime formats tried first by `parse`."
+    )
+    normalise: Normaliser | None = Field(
+        default=None, description="Normaliser to apply; 'none' keeps the text as it is."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"column": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _check(self) -> Transform:
+        origins = [k for k in ("column", "constant", "concat", "split") if getattr(self, k)]
+        if len(origins) != 1:
+            raise ValueError(
+                "give exactly one of column, constant, concat or split"
+                + (f" (got {', '.join(origins)})" if origins else "")
+            )
+        steps = [k for k in ("cast", "parse", "normalise") if getattr(self, k) is not None]
+        if len(steps) > 1:
+            raise ValueError(f"give at most one of cast, parse or normalise (got {steps})")
+        if self.split is not None and not self.sep:
+            raise ValueError("split needs a non-empty sep, such as sep = ' '")
+        if self.concat is not None and not self.concat:
+            raise ValueError("concat needs at least one column")
+        if self.formats and self.parse is None and self.normalise != "birth_date":
+            raise ValueError("formats only apply with parse = 'date' or 'timestamp'")
+        return self
+
+    def origin(self) -> str:
+        """Which of ``column``, ``constant``, ``concat`` or ``split`` this transform uses."""
+        for key in ("column", "constant", "concat", "split"):
+            if getattr(self, key):
+                return key
+        raise AssertionError("validated transforms have an origin")  # pragma: no cover
+
+    def raw_columns(self) -> list[str]:
+        """The raw columns the transform reads.
+
+        Examples
+        --------
+        >>> Transform(concat=["FirstName", "LastName"]).raw_columns()
+        ['FirstName', 'LastName']
+        """
+        if self.concat is not None:
+            return list(self.concat)
+        return [c for c in (self.column, self.split) if c is not None]
+
+    def to_toml_value(self) -> str | dict[str, Any]:
+        """The transform as a TOML value: a bare column name when that is all it is.
+
+        Examples
+        --------
+        >>> Transform(column="Email").to_toml_value()
+        'Email'
+        >>> Transform(column="dob", parse="date", formats=["%Y%m%d"]).to_toml_value()
+        {'column': 'dob', 'parse': 'date', 'formats': ['%Y%m%d']}
+        """
+        data = self.model_dump(exclude_defaults=True)
+        return data["column"] if list(data) == ["column"] else data
+
+
+def default_step(column: str, dtype: str, transform: Transform) -> Step:
+    """The conversion a transform applies for canonical ``column`` of type ``dtype``.
+
+    Examples
+    --------
+    >>> default_step("email", "string", Transform(column="E-post"))
+    ('normalise', 'email')
+    >>> default_step("total_amount", "decimal(18, 4)", Transform(column="sum"))
+    ('normalise', 'amount')
+    >>> default_step("nps", "int64", Transform(column="score"))
+    ('cast', 'int')
+    """
+    if transform.cast is not None:
+        return ("cast", transform.cast)
+    if transform.parse is not None:
+        return ("parse", transform.parse)
+    if transform.normalise is not None:
+        return ("normalise", transform.normalise)
+    if transform.constant is not None and dtype == "string":
+        return ("none", "")
+    if column in _BY_NAME:
+        return ("normalise", _BY_NAME[column])
+    if dtype.startswith("decimal"):
+        return ("normalise", "amount")
+    return _BY_TYPE.get(dtype, ("none", ""))
