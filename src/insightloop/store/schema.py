@@ -14,12 +14,22 @@ stores; rows of source-level tables carry their lineage (``_source``, ``_batch_i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import ibis
 
-__all__ = ["CANONICAL_MODEL", "Column", "TableSpec", "schema_at", "table_spec"]
+__all__ = [
+    "CANONICAL_MODEL",
+    "ENTITIES",
+    "ENTITY_TABLES",
+    "Column",
+    "Entity",
+    "TableSpec",
+    "schema_at",
+    "table_spec",
+]
 
 Layer = Literal["system", "source", "unified"]
 MONEY = "decimal(18, 4)"
@@ -559,6 +569,25 @@ _UNIFIED = (
 )
 
 CANONICAL_MODEL: tuple[TableSpec, ...] = _SYSTEM + _SOURCE + _UNIFIED
+
+
+# What a source can be loaded as, and the source-level table each lands in.
+Entity = Literal[
+    "customers",
+    "orders",
+    "order_items",
+    "products",
+    "events",
+    "interactions",
+    "feedback",
+    "campaigns",
+    "campaign_members",
+    "consents",
+]
+ENTITIES: tuple[Entity, ...] = get_args(Entity)
+ENTITY_TABLES: Mapping[str, str] = {
+    entity: "src_customers" if entity == "customers" else entity for entity in ENTITIES
+}
 
 
 def table_spec(name: str, model: tuple[TableSpec, ...] = CANONICAL_MODEL) -> TableSpec:

@@ -21,7 +21,7 @@ from insightloop.ingest.normalise import SourceOptions
 from insightloop.ingest.readers import ReadOptions
 from insightloop.ingest.readers.model import Format
 from insightloop.ingest.sources.transforms import Transform
-from insightloop.store.schema import table_spec
+from insightloop.store.schema import ENTITIES, ENTITY_TABLES, Entity, table_spec
 
 __all__ = [
     "ENTITIES",
@@ -34,30 +34,6 @@ __all__ = [
     "parse_sources",
 ]
 
-Entity = Literal[
-    "customers",
-    "orders",
-    "order_items",
-    "products",
-    "events",
-    "interactions",
-    "feedback",
-    "campaigns",
-    "campaign_members",
-    "consents",
-]
-ENTITIES: tuple[Entity, ...] = (
-    "customers",
-    "orders",
-    "order_items",
-    "products",
-    "events",
-    "interactions",
-    "feedback",
-    "campaigns",
-    "campaign_members",
-    "consents",
-)
 _LINEAGE = ("_source", "_batch_id", "_loaded_at")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -70,7 +46,7 @@ def entity_table(entity: str) -> str:
     >>> entity_table("customers"), entity_table("orders")
     ('src_customers', 'orders')
     """
-    return "src_customers" if entity == "customers" else entity
+    return ENTITY_TABLES[entity]
 
 
 def canonical_columns(entity: str) -> list[str]:

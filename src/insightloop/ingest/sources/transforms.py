@@ -20,14 +20,14 @@ money normalised as amounts, integers, floats and booleans cast.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["CAST_TYPES", "NORMALISERS", "Step", "Transform", "default_step"]
 
 CastType = Literal["int", "float", "decimal", "bool", "string"]
-CAST_TYPES: tuple[CastType, ...] = ("int", "float", "decimal", "bool", "string")
+CAST_TYPES: tuple[CastType, ...] = get_args(CastType)
 
 Normaliser = Literal[
     "email",
@@ -43,20 +43,7 @@ Normaliser = Literal[
     "birth_date",
     "none",
 ]
-NORMALISERS: tuple[Normaliser, ...] = (
-    "email",
-    "phone",
-    "name",
-    "given_name",
-    "family_name",
-    "amount",
-    "country",
-    "city",
-    "street",
-    "postcode",
-    "birth_date",
-    "none",
-)
+NORMALISERS: tuple[Normaliser, ...] = get_args(Normaliser)
 
 #: A resolved conversion step: ``("cast", type)``, ``("parse", "date" | "timestamp")``,
 #: ``("normalise", normaliser)`` or ``("none", "")``.

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from insightloop.quality.contracts.reasons import ContractError, Severity
-from insightloop.store.schema import TableSpec, table_spec
+from insightloop.store.schema import ENTITY_TABLES, TableSpec, table_spec
 
 __all__ = [
     "ENTITY_TABLES",
@@ -36,19 +36,6 @@ __all__ = [
     "parse_rule",
 ]
 
-ENTITY_TABLES: Mapping[str, str] = {
-    "customers": "src_customers",
-    "orders": "orders",
-    "order_items": "order_items",
-    "products": "products",
-    "events": "events",
-    "interactions": "interactions",
-    "feedback": "feedback",
-    "campaigns": "campaigns",
-    "campaign_members": "campaign_members",
-    "consents": "consents",
-}
-"""The canonical table each entity loads into."""
 
 Bound = int | float | Decimal | datetime | date | str
 _NUMERIC = ("int", "float", "decimal")
