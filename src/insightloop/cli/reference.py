@@ -124,7 +124,7 @@ def data_model_markdown() -> str:
     lines = [
         "# Data model reference\n\n",
         _HEADER,
-        "The canonical model of a workspace, declared in `insightloop/store/schema.py` and "
+        "The canonical model of a workspace, declared in `insightloop/store/schema/` and "
         "created by numbered migrations (`since` is the migration that added a table or column). "
         "Timestamps are UTC; money is `decimal(18, 4)`; JSON is stored as text.\n",
     ]

@@ -130,7 +130,7 @@ def _check_history(applied: list[AppliedMigration], migrations: Sequence[Migrati
                 f"{rec.checksum}, but this release defines it as {expected}.",
                 hint="Migrations must never be edited after release; add a new migration "
                 "instead. Restore the original definition of migration "
-                f"{rec.version} in insightloop/store/migrate.py and schema.py.",
+                f"{rec.version} in insightloop/store/migrate.py and store/schema/tables.py.",
             )
 
 

@@ -1,86 +1,16 @@
-"""The canonical model, declared once.
-
-Every table and column says which migration introduced it (``added_in``) and which module owns it.
-Migrations create exactly what this declaration says for their version, the data-model reference
-(docs/data-model.md) is generated from it, and a test checks that a migrated workspace matches it.
-Change the model by adding columns or tables with a new ``added_in`` and a new migration number;
-never edit what an applied migration created.
-
-Conventions: timestamps are UTC without a zone; money is ``decimal(18, 4)`` in the row's currency;
-free-form structures (Segment properties, provenance, reasons) are JSON text, which every backend
-stores; rows of source-level tables carry their lineage (``_source``, ``_batch_id``,
-``_loaded_at``).
-"""
+"""The tables of the canonical model, each with its columns, owner and introducing migration."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal, get_args
-
-import ibis
-
-__all__ = [
-    "CANONICAL_MODEL",
-    "ENTITIES",
-    "ENTITY_TABLES",
-    "Column",
-    "Entity",
-    "TableSpec",
-    "schema_at",
-    "table_spec",
-]
-
-Layer = Literal["system", "source", "unified"]
-MONEY = "decimal(18, 4)"
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    dtype: str
-    description: str
-    added_in: int | None = None  # None: the table's own migration
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    layer: Layer
-    owner: str
-    description: str
-    added_in: int
-    columns: tuple[Column, ...] = field(default_factory=tuple)
-
-    def column_version(self, column: Column) -> int:
-        return column.added_in if column.added_in is not None else self.added_in
-
-    def schema(self, version: int | None = None) -> ibis.Schema:
-        """The table's schema as of migration ``version`` (default: the latest)."""
-        return ibis.schema(
-            {
-                c.name: c.dtype
-                for c in self.columns
-                if version is None or self.column_version(c) <= version
-            }
-        )
-
-
-def _c(name: str, dtype: str, description: str, added_in: int | None = None) -> Column:
-    return Column(name, dtype, description, added_in)
-
-
-_LINEAGE = (
-    _c("_source", "string", "Name of the source the row was loaded from."),
-    _c("_batch_id", "string", "Load batch that wrote the row."),
-    _c("_loaded_at", "timestamp", "When the row was loaded (UTC)."),
+from insightloop.store.schema.spec import (
+    _CUSTOMER_KEY,
+    MONEY,
+    TableSpec,
+    _c,
+    _source_table,
 )
-_CUSTOMER_KEY = _c("source_customer_key", "string", "The customer's key in the same source system.")
 
-
-def _source_table(name: str, owner: str, description: str, *columns: Column) -> TableSpec:
-    return TableSpec(name, "source", owner, description, 2, (*columns, *_LINEAGE))
-
+__all__ = ["CANONICAL_MODEL"]
 
 _SYSTEM = (
     TableSpec(
@@ -569,36 +499,3 @@ _UNIFIED = (
 )
 
 CANONICAL_MODEL: tuple[TableSpec, ...] = _SYSTEM + _SOURCE + _UNIFIED
-
-
-# What a source can be loaded as, and the source-level table each lands in.
-Entity = Literal[
-    "customers",
-    "orders",
-    "order_items",
-    "products",
-    "events",
-    "interactions",
-    "feedback",
-    "campaigns",
-    "campaign_members",
-    "consents",
-]
-ENTITIES: tuple[Entity, ...] = get_args(Entity)
-ENTITY_TABLES: Mapping[str, str] = {
-    entity: "src_customers" if entity == "customers" else entity for entity in ENTITIES
-}
-
-
-def table_spec(name: str, model: tuple[TableSpec, ...] = CANONICAL_MODEL) -> TableSpec:
-    for spec in model:
-        if spec.name == name:
-            return spec
-    raise KeyError(name)
-
-
-def schema_at(
-    version: int, model: tuple[TableSpec, ...] = CANONICAL_MODEL
-) -> dict[str, ibis.Schema]:
-    """Every table and its columns as they stand after migration ``version``."""
-    return {s.name: s.schema(version) for s in model if s.added_in <= version}
