@@ -82,13 +82,16 @@ def test_migrating_twice_changes_nothing(workspace: Workspace) -> None:
     assert [a.version for a in before] == [m.version for m in MIGRATIONS]
 
 
-def _model_with_v3() -> tuple[TableSpec, ...]:
+NEXT = latest_version() + 1
+
+
+def _model_with_next() -> tuple[TableSpec, ...]:
     customers = next(s for s in CANONICAL_MODEL if s.name == "customers")
     extended = replace(
-        customers, columns=(*customers.columns, Column("nickname", "string", "Test.", 3))
+        customers, columns=(*customers.columns, Column("nickname", "string", "Test.", NEXT))
     )
     new_table = TableSpec(
-        "test_notes", "unified", "tests", "Test.", 3, (Column("note", "string", "Test."),)
+        "test_notes", "unified", "tests", "Test.", NEXT, (Column("note", "string", "Test."),)
     )
     model = tuple(extended if s.name == "customers" else s for s in CANONICAL_MODEL)
     return (*model, new_table)
@@ -100,20 +103,23 @@ def test_a_later_migration_adds_columns_and_tables_to_existing_data(
 ) -> None:
     engine = workspace.engine
     engine.insert("customers", [{"customer_id": "c1", "first_name": "Ada"}])
-    model = _model_with_v3()
-    migrations = (*(replace(m, model=model) for m in MIGRATIONS), Migration(3, "test", model=model))
+    model = _model_with_next()
+    migrations = (
+        *(replace(m, model=model) for m in MIGRATIONS),
+        Migration(NEXT, "test", model=model),
+    )
     applied = migrate(engine, migrations)
-    assert [m.version for m in applied] == [3]
+    assert [m.version for m in applied] == [NEXT]
     assert "nickname" in engine.table("customers").schema()
     assert engine.has_table("test_notes")
     rows = engine.records(engine.table("customers").select("customer_id", "nickname"))
     assert rows == [{"customer_id": "c1", "nickname": None}]
-    assert current_version(engine) == 3
+    assert current_version(engine) == NEXT
 
 
 def test_a_workspace_newer_than_the_release_is_refused(duckdb_workspace: Workspace) -> None:
-    model = _model_with_v3()
-    newer = (*(replace(m, model=model) for m in MIGRATIONS), Migration(3, "future", model=model))
+    model = _model_with_next()
+    newer = (*(replace(m, model=model) for m in MIGRATIONS), Migration(NEXT, "future", model=model))
     migrate(duckdb_workspace.engine, newer)
     with pytest.raises(MigrationError, match="newer than this release") as info:
         migrate(duckdb_workspace.engine)
@@ -137,7 +143,7 @@ def test_an_edited_migration_is_detected() -> None:
 
 def test_migration_numbers_must_be_consecutive() -> None:
     with pytest.raises(MigrationError, match="consecutive"):
-        migrate(Engine.in_memory(), (MIGRATIONS[0], Migration(3, "gap")))
+        migrate(Engine.in_memory(), (MIGRATIONS[0], Migration(NEXT + 1, "gap")))
 
 
 def test_migrating_down_is_refused() -> None:

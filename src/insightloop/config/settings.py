@@ -132,6 +132,15 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)  # type: ignore[arg-type]
     server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)  # type: ignore[arg-type]
+    sources: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Data sources, one [sources.<name>] table each (see docs/sources.md).",
+    )
+    contracts: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Changes to the data contracts, one [contracts.<entity>] table each "
+        "(see docs/data-contracts.md).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -235,6 +244,11 @@ def render_config_file(settings: Settings | None = None) -> str:
         for name, field in cls.model_fields.items():
             value = getattr(model, name)
             if isinstance(value, BaseModel):
+                continue
+            if isinstance(value, dict):
+                # Tables of tables ([sources.<name>]) are appended by their own commands.
+                lines.append(f"# [{name}.<name>]: {field.description}")
+                lines.append("")
                 continue
             if field.description:
                 lines.append(f"# {field.description}")

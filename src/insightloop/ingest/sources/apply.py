@@ -5,7 +5,7 @@ The result has every column of the entity's table in schema order (unmapped ones
 that is normalised, parsed or cast (null where all is well or the value is missing), then the
 raw batch's ``_record`` and ``_line``. E-mails, phones and names keep what was received in the
 model's ``*_raw`` column; a mapped ``name_raw`` without ``first_name``/``last_name`` is split
-into them.
+into them. A database read's ``_key`` column (the row's key as text) is carried like ``_record``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ from insightloop.ingest.sources.steps import cast_text, map_values, origin_value
 from insightloop.ingest.sources.transforms import default_step
 from insightloop.store.schema import table_spec
 
-__all__ = ["apply_mapping"]
+__all__ = ["KEY_COLUMN", "apply_mapping"]
+
+#: Location column of database rows (their key as text), carried through like ``_record``.
+KEY_COLUMN = "_key"
 
 _TEXT = pa.string()
 _RAW_OF = {"email": "email_raw", "phone": "phone_raw"}
@@ -97,14 +100,14 @@ def apply_mapping(source: SourceDeclaration, batch: pa.Table | pa.RecordBatch) -
     for name in types:
         if name in reasons and reasons[name] is not None:
             out[f"{name}__reason"] = reasons[name]
-    for name in LOCATION_COLUMNS:
+    for name in (*LOCATION_COLUMNS, KEY_COLUMN):
         if name in table.column_names:
             out[name] = table.column(name)
     return pa.table(out)
 
 
 def _check_columns(source: SourceDeclaration, table: pa.Table) -> None:
-    have = [c for c in table.column_names if c not in LOCATION_COLUMNS]
+    have = [c for c in table.column_names if c not in (*LOCATION_COLUMNS, KEY_COLUMN)]
     missing = sorted({raw for t in source.mapping.values() for raw in t.raw_columns()} - set(have))
     if missing:
         raise ConfigError(
