@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
@@ -327,6 +327,31 @@ class Engine:
         session = self.con._session
         with self._wrapped(f"insert into '{name}'"):
             session.createDataFrame(table).write.insertInto(name)
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A block whose changes all land or none do (DuckDB; see :mod:`store.changes`)."""
+        from insightloop.store.changes import transaction
+
+        return transaction(self)
+
+    def delete_matching(self, name: str, keys: pa.Table) -> None:
+        """Delete the rows of ``name`` that match a row of ``keys`` on its columns."""
+        from insightloop.store.changes import delete_matching
+
+        delete_matching(self, name, keys)
+
+    def update_matching(
+        self,
+        name: str,
+        keys: pa.Table,
+        values: Mapping[str, Any],
+        *,
+        where: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Set ``values`` on the rows of ``name`` matching ``keys`` (and ``where``)."""
+        from insightloop.store.changes import update_matching
+
+        update_matching(self, name, keys, values, where=where)
 
     def count(self, name: str) -> int:
         return int(self.execute(self.table(name).count()))

@@ -1,0 +1,166 @@
+"""Changing rows in place: delete or update the rows that match a set of keys, in a transaction.
+
+DuckDB runs ``DELETE ... USING`` and ``UPDATE ... FROM`` against the keys registered as an Arrow
+view, inside a real transaction. Spark's tables (Parquet in a Hive catalog) cannot change rows in
+place, so there the table is rewritten: the new contents are computed with Ibis into a staging
+table and written back with ``INSERT OVERWRITE``; Spark has no transactions, so callers that need
+atomicity record what they started and undo it after a failure (see ``ingest.load``).
+Identifiers go through sqlglot, values through query parameters: nothing is formatted into SQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import ibis
+import pyarrow as pa
+import sqlglot.expressions as sge
+
+from insightloop.errors import EngineError
+
+if TYPE_CHECKING:
+    from insightloop.store.engine import Engine
+
+__all__ = ["delete_matching", "transaction", "update_matching"]
+
+
+def _quote(name: str) -> str:
+    return sge.to_identifier(name, quoted=True).sql("duckdb")
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[None]:
+    """Run the block in one transaction on DuckDB: all of its changes land, or none do."""
+    if engine.backend != "duckdb":
+        yield
+        return
+    duck = engine.con.con
+    duck.begin()
+    try:
+        yield
+    except BaseException:
+        duck.rollback()
+        raise
+    duck.commit()
+
+
+def _check_keys(engine: Engine, name: str, keys: pa.Table, columns: Sequence[str]) -> None:
+    schema = engine.table(name).schema()
+    missing = [c for c in (*keys.column_names, *columns) if c not in schema]
+    if missing:
+        raise EngineError(
+            f"Cannot change rows of '{name}': it has no column(s) {', '.join(missing)}.",
+            hint=f"Its columns are: {', '.join(schema.names)}.",
+        )
+
+
+def _duck_run(engine: Engine, sql: str, keys: pa.Table, params: list[Any], what: str) -> None:
+    duck = engine.con.con
+    view = f"_il_keys_{uuid.uuid4().hex[:12]}"
+    duck.register(view, keys)
+    try:
+        duck.execute(sql.replace("{keys}", _quote(view)), params)
+    except Exception as exc:
+        raise EngineError(
+            f"The duckdb engine failed to {what}: {type(exc).__name__}", sql=sql
+        ) from exc
+    finally:
+        duck.unregister(view)
+
+
+def delete_matching(engine: Engine, name: str, keys: pa.Table) -> None:
+    """Delete the rows of ``name`` whose values in ``keys``' columns equal a row of ``keys``.
+
+    Examples
+    --------
+    >>> from insightloop.store.engine import Engine
+    >>> engine = Engine.in_memory()
+    >>> engine.create_table("t", ibis.schema({"k": "string", "v": "int64"}))
+    >>> _ = engine.insert("t", pa.table({"k": ["a", "b", "c"], "v": [1, 2, 3]}))
+    >>> delete_matching(engine, "t", pa.table({"k": ["a", "c"]}))
+    >>> engine.records(engine.table("t"))
+    [{'k': 'b', 'v': 2}]
+    """
+    engine._require_writable()
+    if keys.num_rows == 0:
+        return
+    _check_keys(engine, name, keys, ())
+    if engine.backend == "duckdb":
+        on = " AND ".join(f"t.{_quote(c)} = k.{_quote(c)}" for c in keys.column_names)
+        sql = f"DELETE FROM {_quote(name)} AS t USING {{keys}} AS k WHERE {on}"
+        _duck_run(engine, sql, keys, [], f"delete rows of '{name}'")
+        return
+    table = engine.table(name)
+    _rewrite(engine, name, table.anti_join(ibis.memtable(keys), list(keys.column_names)))
+
+
+def update_matching(
+    engine: Engine,
+    name: str,
+    keys: pa.Table,
+    values: Mapping[str, Any],
+    *,
+    where: Mapping[str, Any] | None = None,
+) -> None:
+    """Set ``values`` (column -> one value) on the rows of ``name`` that match a row of ``keys``
+    and whose columns equal ``where`` (column -> value).
+
+    Examples
+    --------
+    >>> from insightloop.store.engine import Engine
+    >>> engine = Engine.in_memory()
+    >>> engine.create_table("t", ibis.schema({"k": "string", "cur": "boolean"}))
+    >>> _ = engine.insert("t", pa.table({"k": ["a", "a", "b"], "cur": [False, True, True]}))
+    >>> update_matching(engine, "t", pa.table({"k": ["a"]}), {"cur": False}, where={"cur": True})
+    >>> engine.records(engine.table("t").order_by("k", "cur"))
+    [{'k': 'a', 'cur': False}, {'k': 'a', 'cur': False}, {'k': 'b', 'cur': True}]
+    """
+    engine._require_writable()
+    where = dict(where or {})
+    if keys.num_rows == 0 or not values:
+        return
+    _check_keys(engine, name, keys, [*values, *where])
+    if engine.backend == "duckdb":
+        sets = ", ".join(f"{_quote(c)} = ?" for c in values)
+        on = [f"{_quote(name)}.{_quote(c)} = k.{_quote(c)}" for c in keys.column_names]
+        on += [f"{_quote(name)}.{_quote(c)} = ?" for c in where]
+        sql = f"UPDATE {_quote(name)} SET {sets} FROM {{keys}} AS k WHERE {' AND '.join(on)}"
+        params = [*values.values(), *where.values()]
+        _duck_run(engine, sql, keys, params, f"update rows of '{name}'")
+        return
+    table = engine.table(name)
+    schema = table.schema()
+    cols = list(keys.column_names)
+    marks = ibis.memtable(keys).select(*cols).distinct().mutate(_il_hit=ibis.literal(True))
+    joined = table.left_join(marks, cols)
+    hit = joined._il_hit.notnull()
+    for column, value in where.items():
+        hit &= joined[column] == ibis.literal(value, type=schema[column])
+    expr = joined.select(
+        **{
+            c: ibis.ifelse(hit, ibis.literal(values[c], type=schema[c]), joined[c])
+            if c in values
+            else joined[c]
+            for c in schema.names
+        }
+    )
+    _rewrite(engine, name, expr)
+
+
+def _rewrite(engine: Engine, name: str, expr: Any) -> None:
+    """Replace the rows of ``name`` with ``expr`` (computed from them) through a staging table."""
+    staging = f"{name}__rewrite_{uuid.uuid4().hex[:8]}"
+    with engine._wrapped(f"rewrite table '{name}'", expr):
+        engine.con.create_table(staging, expr, overwrite=True)
+    try:
+        insert = sge.Insert(
+            this=sge.to_table(name),
+            expression=sge.select("*").from_(sge.to_table(staging)),
+            overwrite=True,
+        )
+        engine._raw(insert.sql(dialect="spark"), f"rewrite table '{name}'")
+    finally:
+        engine.con.drop_table(staging, force=True)
