@@ -17,14 +17,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from insightloop.config import Settings, load_settings, render_config_file
 from insightloop.errors import WorkspaceError
-from insightloop.pipeline import RunObserver, RunRecord, last_run, recent_runs, run_pipeline
+from insightloop.ingest.load import LoadReport, load_sources
+from insightloop.ingest.sources import SourceDeclaration, parse_sources
+from insightloop.pipeline import (
+    RunObserver,
+    RunRecord,
+    last_run,
+    new_run_id,
+    recent_runs,
+    run_pipeline,
+)
 from insightloop.quality import count_rows_expr
 from insightloop.store import (
     CANONICAL_MODEL,
@@ -168,6 +179,50 @@ class Workspace:
     ) -> RunRecord:
         """Run the pipeline (all steps, or the named ones) and return its record."""
         return run_pipeline(self.engine, self.settings, self.layout, steps, observer=observer)
+
+    def sources(self) -> dict[str, SourceDeclaration]:
+        """The declared sources, checked (a ConfigError lists every problem)."""
+        return parse_sources(self.settings.sources)
+
+    def add_source(self, name: str, declaration: Mapping[str, Any]) -> SourceDeclaration:
+        """Check a source declaration and append it to ``insightloop.toml`` as
+        ``[sources.<name>]``; returns the parsed declaration.
+
+        Raises
+        ------
+        WorkspaceError
+            When a source of that name exists.
+        ConfigError
+            When the declaration is invalid (every problem listed); nothing is written.
+        """
+        if name in self.settings.sources:
+            raise WorkspaceError(
+                f"A source named {name!r} is already declared.",
+                hint=f"Choose another name, or edit [sources.{name}] in {self.layout.config_file}.",
+            )
+        parsed = parse_sources({name: dict(declaration)})[name]
+        text = tomli_w.dumps({"sources": {name: dict(declaration)}})
+        with open(self.layout.config_file, "a", encoding="utf-8") as handle:
+            handle.write("\n" + text)
+        self.settings = load_settings(self.layout.config_file)
+        return parsed
+
+    def load(
+        self,
+        sources: Sequence[str] | None = None,
+        *,
+        progress: Callable[[float], None] | None = None,
+    ) -> LoadReport:
+        """Load the new data of the declared sources (all, or the named ones) without the rest
+        of the pipeline; ``insightloop run`` does the same as its ``load`` step."""
+        return load_sources(
+            self.engine,
+            self.settings,
+            self.path,
+            run_id=new_run_id(),
+            names=sources,
+            progress=progress,
+        )
 
     def runs(self, limit: int = 10) -> list[RunRecord]:
         """The latest pipeline runs, newest first."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from insightloop.pipeline.records import RunRecord, StepRecord, last_run, recent_runs
+from insightloop.pipeline.records import RunRecord, StepRecord, last_run, new_run_id, recent_runs
 from insightloop.pipeline.runner import RunObserver, run_pipeline
 from insightloop.pipeline.steps import STEPS, Step, StepContext, StepResult, resolve_steps
 
@@ -15,6 +15,7 @@ __all__ = [
     "StepRecord",
     "StepResult",
     "last_run",
+    "new_run_id",
     "recent_runs",
     "resolve_steps",
     "run_pipeline",

@@ -14,6 +14,7 @@ from typing import Any
 
 from insightloop.config import Settings
 from insightloop.errors import PipelineError
+from insightloop.ingest.load import load_sources
 from insightloop.quality import snapshot_table_counts
 from insightloop.store import Engine, WorkspaceLayout
 
@@ -55,8 +56,26 @@ def _table_stats(ctx: StepContext) -> StepResult:
     return StepResult(rows_written=len(counts), summary={"tables": counts})
 
 
+def _load(ctx: StepContext) -> StepResult:
+    report = load_sources(
+        ctx.engine, ctx.settings, ctx.root, run_id=ctx.run_id, progress=ctx.progress
+    )
+    report.raise_for_failures()
+    totals = report.totals()
+    summary = {**totals, "sources": report.by_source()}
+    return StepResult(
+        rows_written=totals["rows_loaded"] + totals["rows_quarantined"], summary=summary
+    )
+
+
 # In run order. Each later issue inserts its steps before table_stats, which closes every run.
 STEPS: tuple[Step, ...] = (
+    Step(
+        "load",
+        "Load the declared sources' new files and database rows; quarantine what breaks a "
+        "contract (read = loaded + quarantined + duplicates skipped).",
+        _load,
+    ),
     Step(
         "table_stats",
         "Count the rows of every canonical table and keep the history for volume checks.",
