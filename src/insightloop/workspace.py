@@ -26,7 +26,7 @@ import tomli_w
 
 from insightloop.config import Settings, load_settings, render_config_file
 from insightloop.errors import WorkspaceError
-from insightloop.ingest.load import LoadReport, load_sources
+from insightloop.ingest.load import LoadReport, load_sources, retry_quarantine
 from insightloop.ingest.sources import SourceDeclaration, parse_sources
 from insightloop.pipeline import (
     RunObserver,
@@ -222,6 +222,14 @@ class Workspace:
             run_id=new_run_id(),
             names=sources,
             progress=progress,
+        )
+
+    def retry_quarantine(
+        self, sources: Sequence[str] | None = None, *, ids: Sequence[str] | None = None
+    ) -> LoadReport:
+        """Run unresolved quarantined rows again through the current mapping and contract."""
+        return retry_quarantine(
+            self.engine, self.settings, self.path, run_id=new_run_id(), sources=sources, ids=ids
         )
 
     def runs(self, limit: int = 10) -> list[RunRecord]:

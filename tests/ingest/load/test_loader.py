@@ -307,3 +307,30 @@ def test_the_pipeline_loads_and_records_the_account(duckdb_workspace: Workspace)
     assert load.summary["rows_read"] == 5
     assert load.summary["balanced"] is True
     assert load.summary["sources"]["crm"]["rows_quarantined"] == 2
+
+
+@mark_with_all_backends
+def test_quarantined_rows_load_on_retry_once_the_mapping_is_fixed(workspace: Workspace) -> None:
+    ws = workspace
+    mapping = {"source_key": "id", "name_raw": "name", "email": "email"}
+    ws.add_source("crm", {**CUSTOMERS, "mapping": mapping})
+    _write(ws, "landing/crm/a.csv", "id,alt,name,email\n1,,Ada Ek,a@x.se\n,7,Bo Ek,b@x.se\n")
+    ws.load()
+    assert _rows(ws, "quarantine", "location", "resolved") == [("landing/crm/a.csv:3", False)]
+    nothing = ws.retry_quarantine()
+    assert nothing.batches[0].rows_quarantined == 1  # same mapping, same verdict
+    fixed = {
+        **CUSTOMERS,
+        "mapping": {**CUSTOMERS["mapping"], "source_key": {"concat": ["id", "alt"]}},
+    }
+    fixed["mapping"].pop("phone")
+    ws.settings = ws.settings.model_copy(update={"sources": {"crm": fixed}})
+    report = ws.retry_quarantine()
+    [batch] = report.batches
+    assert (batch.location, batch.rows_read, batch.rows_loaded) == ("quarantine-retry", 1, 1)
+    assert _rows(ws, "src_customers", "source_key", "first_name") == [("1", "Ada"), ("7", "Bo")]
+    t = ws.engine.table("quarantine")
+    [row] = ws.engine.records(t.select("resolved", "retried_at"))
+    assert row["resolved"] is True
+    assert row["retried_at"] is not None
+    assert ws.retry_quarantine().batches == []  # nothing unresolved is left

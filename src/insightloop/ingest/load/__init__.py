@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from insightloop.ingest.load.loader import ENTITY_ORDER, LoadOptions, load_sources, source_contract
 from insightloop.ingest.load.report import BatchReport, LoadReport
+from insightloop.ingest.load.retry import RETRY_LOCATION, retry_quarantine
 
 __all__ = [
     "ENTITY_ORDER",
+    "RETRY_LOCATION",
     "BatchReport",
     "LoadOptions",
     "LoadReport",
     "load_sources",
+    "retry_quarantine",
     "source_contract",
 ]
