@@ -4,7 +4,14 @@ from __future__ import annotations
 
 # isort: off
 # Commands register in import order, which is the order `insightloop --help` lists them.
-from insightloop.cli import workspace_cmds, serve_cmd, config_cmds, demo_cmds
+from insightloop.cli import (
+    workspace_cmds,
+    load_cmds,
+    quarantine_cmds,
+    serve_cmd,
+    config_cmds,
+    demo_cmds,
+)
 from insightloop.cli.app import app
 
 # isort: on
@@ -12,7 +19,14 @@ from insightloop.cli.app import app
 __all__ = ["app", "main"]
 
 # Importing the command modules registers their commands on the app.
-_COMMAND_MODULES = (workspace_cmds, config_cmds, demo_cmds, serve_cmd)
+_COMMAND_MODULES = (
+    workspace_cmds,
+    load_cmds,
+    quarantine_cmds,
+    config_cmds,
+    demo_cmds,
+    serve_cmd,
+)
 
 
 def main() -> None:

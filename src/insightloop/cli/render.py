@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -55,6 +55,9 @@ def render_run(record: RunRecord) -> None:
             s.step, f"[{style}]{s.status}[/]", str(s.rows_written), seconds, s.error or ""
         )
     console.print(table)
+    for s in record.step_records:
+        if s.step == "load" and s.summary.get("rows_read") is not None:
+            render_account(s.summary)
     style = STATUS_STYLE.get(record.status, "")
     console.print(f"Run [bold]{record.run_id}[/]: [{style}]{record.status}[/]")
 
@@ -84,3 +87,42 @@ def render_status(st: WorkspaceStatus) -> None:
         )
         if run_.error:
             console.print(f"  error: {run_.error}")
+
+
+def render_account(totals: dict[str, Any]) -> None:
+    """The invariant line: read = loaded + quarantined + duplicates skipped."""
+    ok = totals.get("balanced", False)
+    mark = "[green]balanced[/]" if ok else "[red]DOES NOT BALANCE[/]"
+    console.print(
+        f"Rows read {totals['rows_read']:,} = loaded {totals['rows_loaded']:,} "
+        f"(of which updated {totals['rows_updated']:,}) + quarantined "
+        f"{totals['rows_quarantined']:,} + duplicates skipped {totals['duplicates_skipped']:,}: "
+        f"{mark}"
+    )
+
+
+def render_load(report: dict[str, Any]) -> None:
+    """A load report: one row per batch, the totals and the account."""
+    table = Table(
+        "source", "location", "status", "read", "loaded", "updated", "quarantined",
+        "duplicates", "seconds", title="Load",
+    )  # fmt: skip
+    for b in report["batches"]:
+        style = {"loaded": "green", "unchanged": "dim", "failed": "red"}.get(b["status"], "")
+        table.add_row(
+            b["source"], b["location"], f"[{style}]{b['status']}[/]", f"{b['rows_read']:,}",
+            f"{b['rows_loaded']:,}", f"{b['rows_updated']:,}", f"{b['rows_quarantined']:,}",
+            f"{b['duplicates_skipped']:,}", f"{b['seconds']:.2f}",
+        )  # fmt: skip
+    console.print(table)
+    totals = report["totals"]
+    render_account(totals)
+    for code, rows in totals["rejections"].items():
+        console.print(f"  quarantined for [bold]{code}[/]: {rows:,} rows")
+    for code, rows in totals["warnings"].items():
+        console.print(f"  loaded with warning {code}: {rows:,} rows")
+    for b in report["batches"]:
+        if b["status"] == "failed":
+            console.print(f"[red]Failed[/] {b['source']} ({b['location']}): {b['error']}")
+    if totals["rows_quarantined"]:
+        console.print("See the rows with `insightloop quarantine list`.")
