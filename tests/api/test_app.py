@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from insightloop import Workspace
 from insightloop.api import create_app
 from insightloop.errors import ConfigError, WorkspaceError
+from insightloop.store import latest_version
 from tests.helpers import duckdb_held_by_another_process
 
 
@@ -41,7 +42,7 @@ def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> No
     rows = {t["name"]: t["rows"] for t in body["tables"]}
     assert rows["orders"] == 2
     assert body["last_run"]["status"] == "succeeded"
-    assert body["last_run"]["step_records"][0]["step"] == "table_stats"
+    assert [s["step"] for s in body["last_run"]["step_records"]] == ["load", "table_stats"]
 
 
 def test_runs_api_is_paginated_by_limit(client: TestClient) -> None:
@@ -55,7 +56,7 @@ def test_the_status_page_shows_the_workspace(client: TestClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     html = r.text
-    assert 'id="schema-version">v2<' in html
+    assert f'id="schema-version">v{latest_version()}<' in html
     assert 'data-table="orders">2<' in html
     assert "succeeded" in html
     # Every asset is served locally: no CDN.

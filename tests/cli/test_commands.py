@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from insightloop.cli.main import app
+from insightloop.store import latest_version
 from insightloop.workspace import Workspace
 
 runner = CliRunner()
@@ -51,7 +52,7 @@ def test_init_run_status_and_runs(tmp_path: Path) -> None:
     assert status["last_run"]["status"] == "succeeded"
     assert {t["name"] for t in status["tables"]} >= {"orders", "customers", "quarantine"}
     code, out, _ = invoke("status", "--workspace", ws)
-    assert "version 2 of 2 (up to date)" in out
+    assert f"version {latest_version()} of {latest_version()} (up to date)" in out
     assert "Last run:" in out
     code, out, _ = invoke("runs", "--workspace", ws, "--json")
     assert len(json.loads(out)) == 1

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from insightloop.cli.main import app
+from insightloop.store import latest_version
 
 runner = CliRunner()
 
@@ -76,7 +77,7 @@ def test_demo_up_reaches_a_served_status_page(tmp_path: Path) -> None:
                 time.sleep(0.5)
         assert status == 200
         assert 'id="last-run-status">succeeded<' in page
-        assert 'id="schema-version">v2<' in page
+        assert f'id="schema-version">v{latest_version()}<' in page
         _, api = _get(f"http://127.0.0.1:{port}/api/v1/status")
         assert json.loads(api)["last_run"]["status"] == "succeeded"
     finally:

@@ -94,3 +94,17 @@ def test_a_failed_batch_exits_non_zero_and_says_why(tmp_path: Path) -> None:
     assert code == 1
     assert "Failed crm (landing/crm.csv)" in out
     assert "the data has no column" in out
+
+
+def test_the_scorecard_shows_each_measure_of_the_load(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    invoke("sources", "add", "crm", "--path", "landing/crm.csv", "-w", ws)
+    invoke("load", "-w", ws)
+    code, out = invoke("quality", "-w", ws, "--json")
+    assert code == 0
+    measures = {(m["metric"], m["field"]): m for m in json.loads(out)["measures"]}
+    assert measures[("completeness", "phone")]["value"] == 0.75
+    assert measures[("validity", "email")]["flagged"] is True
+    code, out = invoke("quality", "-w", ws, "--flagged")
+    assert code == 0
+    assert "email" in out

@@ -65,7 +65,7 @@ def test_runs_are_recorded_and_the_last_one_is_reported(workspace: Workspace) ->
     assert status.last_run.run_id == second.run_id
     assert status.schema_current
     # Running again on unchanged data gives the same result: steps are idempotent.
-    assert first.step_records[0].summary == second.step_records[0].summary
+    assert first.step_records[-1].summary == second.step_records[0].summary
 
 
 def _failing(ctx: StepContext) -> StepResult:

@@ -14,6 +14,7 @@ from rich.table import Table
 from insightloop.cli.app import JsonOption, WorkspaceOption, app, console, fail, print_json
 from insightloop.cli.render import render_load
 from insightloop.ingest.sources import ENTITIES, suggest_mapping
+from insightloop.quality import scorecard
 from insightloop.workspace import Workspace
 
 sources_app = typer.Typer(
@@ -196,3 +197,28 @@ def _suggested(
             out[section] = values
     out["mapping"] = {c: t.to_toml_value() for c, t in suggestion.mapping().items()}
     return out
+
+
+@app.command()
+def quality(
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    flagged: Annotated[bool, typer.Option("--flagged", help="Only flagged measures.")] = False,
+    workspace: WorkspaceOption = Path("."),
+    as_json: JsonOption = False,
+) -> None:
+    """The data-quality scorecard: completeness, validity, uniqueness, volume and freshness per
+    source, with the previous value and the trend."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        card = scorecard(ws.engine, source=source)
+    if as_json:
+        print_json(card.to_dict())
+        return
+    rows = card.rows(flagged_only=flagged)
+    if not rows:
+        console.print("No measures yet: load a source first (`insightloop load`).")
+        return
+    table = Table(*card.HEADERS, title="Data-quality scorecard")
+    for row in rows:
+        table.add_row(*row, style="red" if row[7] else "")
+    console.print(table)
+    console.print(f"{card.flagged} flagged measure(s); thresholds: docs/data-quality.md.")

@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Data sources, one [sources.<name>] table each (see docs/sources.md).",
     )
+    quality: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Thresholds of the data-quality scorecard, in a [quality] table "
+        "(see docs/data-quality.md).",
+    )
     contracts: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Changes to the data contracts, one [contracts.<entity>] table each "

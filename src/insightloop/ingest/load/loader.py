@@ -22,6 +22,7 @@ from insightloop.config import Settings
 from insightloop.errors import ConfigError, InsightloopError
 from insightloop.ingest.load.batch import BatchWriter, key_columns
 from insightloop.ingest.load.files import SourceFile, source_files
+from insightloop.ingest.load.metrics import BatchMetrics
 from insightloop.ingest.load.records import (
     last_watermark,
     loaded_hashes,
@@ -37,6 +38,8 @@ from insightloop.ingest.readers import open_file
 from insightloop.ingest.sources import SourceDeclaration, entity_table, parse_sources
 from insightloop.quality.contracts import Contract, ContractError, ReferenceRule, default_contract
 from insightloop.quality.contracts.defaults import contract_from_config
+from insightloop.quality.scorecard import QualityThresholds, freshness_metrics, record_metrics
+from insightloop.quality.scorecard.batch import measured_columns
 from insightloop.store import Engine
 
 __all__ = ["ENTITY_ORDER", "LoadOptions", "load_sources", "source_contract"]
@@ -122,6 +125,7 @@ def load_sources(
             )
         sources = {n: s for n, s in sources.items() if n in names}
     contracts = {name: _contract(s, settings) for name, s in sources.items()}
+    thresholds = QualityThresholds.from_config(settings.quality)
     recover_interrupted(engine, run_id)
     order = sorted(sources.values(), key=lambda s: ENTITY_ORDER.index(s.entity))
     refs = _ReferenceKeys(engine, {s.entity for s in parse_sources(settings.sources).values()})
@@ -131,7 +135,9 @@ def load_sources(
     done = 0
     for source, units in plan:
         for unit in units:
-            loader = _Loader(engine, source, contracts[source.name], refs, run_id, options)
+            loader = _Loader(
+                engine, source, contracts[source.name], refs, run_id, options, thresholds
+            )
             batch = loader.load_file(unit) if unit else loader.load_database(root)
             report.batches.append(batch)
             if batch.status == "loaded" and batch.rows_loaded:
@@ -139,7 +145,29 @@ def load_sources(
             done += unit.size if unit else 1
             if progress is not None:
                 progress(done / total)
+    if report.batches:
+        fresh = freshness_metrics(
+            engine, now=now_utc(), run_id=run_id, max_age_hours=thresholds.max_age_hours
+        )
+        record_metrics(engine, fresh)
     return report
+
+
+_DERIVED = {
+    "email": ("email_raw",),
+    "phone": ("phone_raw",),
+    "name_raw": ("first_name", "last_name"),
+    "first_name": ("name_raw",),
+    "last_name": ("name_raw",),
+}
+
+
+def scored_columns(source: SourceDeclaration) -> list[str]:
+    """The canonical columns the source fills (mapped, or derived from a mapped one)."""
+    filled = set(source.mapping)
+    for column in source.mapping:
+        filled.update(_DERIVED.get(column, ()))
+    return [c for c in measured_columns(source.entity) if c in filled]
 
 
 def _contract(source: SourceDeclaration, settings: Settings) -> Contract:
@@ -180,6 +208,7 @@ class _Loader:
     refs: _ReferenceKeys
     run_id: str
     options: LoadOptions
+    thresholds: QualityThresholds
 
     def load_file(self, unit: SourceFile) -> BatchReport:
         started = now_utc()
@@ -237,9 +266,15 @@ class _Loader:
         record_started(self.engine, report, run_id=self.run_id, started_at=started, **extra)
         try:
             with self.engine.transaction():
+                metrics = BatchMetrics(
+                    self.engine, source=self.source.name, entity=self.source.entity,
+                    batch_id=report.batch_id, run_id=self.run_id, contract=self.contract,
+                    columns=scored_columns(self.source), thresholds=self.thresholds,
+                    measured_at=started,
+                )  # fmt: skip
                 writer = BatchWriter(
                     self.engine, self.source, self.contract, report, started,
-                    self.refs.for_contract(self.contract), self._has_rows(),
+                    self.refs.for_contract(self.contract), self._has_rows(), metrics.add,
                 )  # fmt: skip
                 read(writer)
                 if not report.balanced:
@@ -249,6 +284,7 @@ class _Loader:
                         f"{report.rows_quarantined}, skipped {report.duplicates_skipped}.",
                         hint="This is a bug in insightloop; please report it. Nothing was kept.",
                     )
+                record_metrics(self.engine, metrics.finish(report.rows_read))
                 report.seconds = time.perf_counter() - clock
                 record_finished(
                     self.engine, report, run_id=self.run_id, started_at=started, **extra
