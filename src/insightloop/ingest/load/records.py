@@ -132,14 +132,27 @@ def last_watermark(engine: Engine, source: str) -> str | None:
     return rows[0]["watermark_to"] if rows else None
 
 
+def _has(engine: Engine, table: str, **equal: Any) -> bool:
+    t = engine.table(table)
+    for column, value in equal.items():
+        t = t.filter(t[column] == value)
+    return bool(engine.execute(t.count()) > 0)
+
+
 def undo_batch(
     engine: Engine, batch_id: str, source: str, entity: str, started_at: datetime
 ) -> None:
-    """Remove everything batch ``batch_id`` wrote (for backends without transactions)."""
+    """Remove everything batch ``batch_id`` wrote (for backends without transactions).
+
+    Each table is checked first: on Spark a change rewrites the whole table, so a batch that
+    failed before writing costs only the checks.
+    """
     table = ENTITY_TABLES[entity]
-    engine.delete_matching(table, pa.table({"_batch_id": [batch_id]}))
-    engine.delete_matching("quarantine", pa.table({"batch_id": [batch_id]}))
-    if table == "src_customers":
+    if _has(engine, table, _batch_id=batch_id):
+        engine.delete_matching(table, pa.table({"_batch_id": [batch_id]}))
+    if _has(engine, "quarantine", batch_id=batch_id):
+        engine.delete_matching("quarantine", pa.table({"batch_id": [batch_id]}))
+    if table == "src_customers" and _has(engine, table, _source=source, valid_to=started_at):
         closed = pa.table(
             {"_source": [source], "valid_to": pa.array([started_at], pa.timestamp("us"))}
         )
