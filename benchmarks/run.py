@@ -64,7 +64,79 @@ def bench_demo_generation(sizes: list[int], seed: int = 42) -> list[dict[str, An
     return results
 
 
-BENCHMARKS = {"demo": bench_demo_generation}
+def _bare_duckdb_rows_per_second(path: Path, reader: str) -> float:
+    """Rows/s of a bare DuckDB read of ``path`` into a table of a new database file."""
+    import duckdb
+
+    folder = Path(tempfile.mkdtemp(prefix="il-bench-bare-"))
+    try:
+        con = duckdb.connect(str(folder / "bare.duckdb"))
+        start = time.perf_counter()
+        con.execute(f"CREATE TABLE t AS SELECT * FROM {reader}(?)", [str(path)])
+        rows = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
+        seconds = time.perf_counter() - start
+        con.close()
+        return float(rows) / seconds
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def bench_load(sizes: list[int], seed: int = 42) -> list[dict[str, Any]]:
+    """The demo company loaded end to end (`insightloop load`), per source against bare DuckDB."""
+    import duckdb
+
+    results = []
+    for n in sizes:
+        root = Path(tempfile.mkdtemp(prefix=f"il-bench-load-{n}-"))
+        try:
+            company, ws = root / "company", root / "workspace"
+            cli = [sys.executable, "-m", "insightloop.cli.main"]
+            subprocess.run(
+                [*cli, "demo", "generate", "--customers", str(n), "--seed", str(seed),
+                 "--out", str(company), "--json"], check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            subprocess.run([*cli, "init", str(ws)], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [*cli, "demo", "declare", "--company", str(company), "-w", str(ws)],
+                check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            m = measure([*cli, "load", "-w", str(ws), "--json"])
+            con = duckdb.connect(str(ws / "insightloop.duckdb"), read_only=True)
+            batches = con.execute(
+                "SELECT source, sum(rows_read), sum(epoch(finished_at - started_at)) "
+                "FROM load_batches WHERE status = 'loaded' GROUP BY source ORDER BY source"
+            ).fetchall()
+            con.close()
+            per_source = {s: round(rows / secs) for s, rows, secs in batches if secs}
+            rows_total = sum(rows for _, rows, _ in batches)
+            bare = {
+                "events": _bare_duckdb_rows_per_second(
+                    company / "sources/events/part-0000.jsonl", "read_json"
+                ),
+                "crm_hq": _bare_duckdb_rows_per_second(
+                    company / "sources/crm/customers_hq.csv", "read_csv"
+                ),
+            }
+            results.append(
+                {
+                    "benchmark": "load",
+                    "customers": n,
+                    **m,
+                    "rows_read": rows_total,
+                    "rows_per_second": round(rows_total / m["seconds"]),
+                    "source_rows_per_second": per_source,
+                    "bare_duckdb_rows_per_second": {k: round(v) for k, v in bare.items()},
+                    "command": "insightloop load -w WS --json (after demo generate and "
+                    "demo declare)",
+                }
+            )
+            print(json.dumps(results[-1]), flush=True)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return results
+
+
+BENCHMARKS = {"demo": bench_demo_generation, "load": bench_load}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes",
         default="100000,1000000",
-        help="customer counts for demo generation, comma-separated",
+        help="customer counts of the demo company, comma-separated",
     )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Annotated
@@ -11,10 +12,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from insightloop.cli.app import JsonOption, app, console, print_json
+from insightloop.cli.app import JsonOption, WorkspaceOption, app, console, fail, print_json
 from insightloop.cli.render import render_run, render_status, run_with_progress
 from insightloop.cli.serve_cmd import serve_workspace
-from insightloop.demo import GenerationReport, generate_company
+from insightloop.demo import GenerationReport, generate_company, source_declarations
 from insightloop.store import WorkspaceLayout
 from insightloop.workspace import Workspace
 
@@ -119,6 +120,9 @@ def up(
             # The old workspace holds the previous company's data: start it afresh.
             shutil.rmtree(workspace)
     with Workspace.init(workspace, exist_ok=True) as ws:
+        added = declare_demo_sources(ws, company)
+        if added:
+            console.print(f"Declared {len(added)} demo sources in {ws.layout.config_file}.")
         record = run_with_progress(ws, None)
         render_run(record)
         render_status(ws.status())
@@ -126,3 +130,45 @@ def up(
         raise typer.Exit(1)
     if serve:
         serve_workspace(workspace, host, port)
+
+
+def declare_demo_sources(ws: Workspace, company: Path) -> list[str]:
+    """Declare every file of the demo company as a source of ``ws`` (those not yet declared),
+    with paths relative to the workspace; returns the names added."""
+    company = company.expanduser().resolve()
+    try:
+        prefix = Path(os.path.relpath(company, ws.path)).as_posix()
+    except ValueError:  # another drive on Windows
+        prefix = company.as_posix()
+    added = []
+    for name, declaration in source_declarations(prefix).items():
+        if name not in ws.settings.sources:
+            ws.add_source(name, declaration)
+            added.append(name)
+    return added
+
+
+@demo_app.command("declare")
+def declare(
+    company: Annotated[
+        Path, typer.Option("--company", help="The generated demo company's folder.")
+    ] = Path("demo/company"),
+    workspace: WorkspaceOption = Path("."),
+) -> None:
+    """Declare the demo company's files as sources of a workspace (what `demo up` does), so that
+    `insightloop run` loads them."""
+    if not (company / "manifest.json").is_file():
+        fail(
+            f"{company} holds no generated demo company (no manifest.json).",
+            hint="Generate one with `insightloop demo generate --out DIR`, or pass --company.",
+        )
+    with Workspace.open(workspace) as ws:
+        added = declare_demo_sources(ws, company)
+        for name in added:
+            decl = ws.settings.sources[name]
+            console.print(f"  {name}: {decl['entity']} from {decl.get('path')}")
+        console.print(
+            f"Declared {len(added)} sources in {ws.layout.config_file}."
+            if added
+            else "Every demo source is declared already."
+        )

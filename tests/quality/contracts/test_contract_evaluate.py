@@ -40,11 +40,11 @@ def test_format_turns_reason_columns_into_codes_with_severity_per_code() -> None
             "email": ["a@b.io", None, "noemail@x.io", None],
             "email__reason": [None, "email_invalid_syntax", "email_placeholder", None],
             "phone": [None, None, None, "+4930"],
-            "phone__reason": ["phone_junk", None, None, None],
+            "phone__reason": ["phone_invalid", None, None, None],
         }
     )
     result = evaluate(_contract("customers", {"kind": "format"}), batch)
-    assert result.reject_codes.to_pylist() == [["phone_junk"], ["email_invalid_syntax"], [], []]
+    assert result.reject_codes.to_pylist() == [["phone_invalid"], ["email_invalid_syntax"], [], []]
     assert result.warn_codes.to_pylist() == [[], [], ["email_placeholder"], []]
     assert result.accepted.to_pylist() == [False, False, True, True]
     assert result.warning_counts() == {"email_placeholder": 1}
@@ -145,6 +145,37 @@ def test_exact_duplicates_are_skipped_and_key_duplicates_rejected() -> None:
     assert result.reject_codes.to_pylist() == [[], [], ["duplicate_key:order_id"], [], [], []]
     assert result.accepted.to_pylist() == [True, False, False, True, True, True]
     assert (result.rows_accepted, result.rows_rejected, result.exact_duplicates) == (4, 1, 1)
+
+
+def test_exact_duplicates_may_sit_at_other_locations() -> None:
+    # A copied line of a file is read with its own record and line number (a database row
+    # with its own key); what it says is the same, so it is skipped, not a key duplicate.
+    batch = pa.table(
+        {
+            "order_id": ["o1", "o1", "o1"],
+            "total_amount": [1.0, 1.0, 2.0],
+            "_record": [1, 2, 3],
+            "_line": [2, 3, 4],
+            "_key": ["a", "b", "c"],
+        }
+    )
+    contract = _contract("orders", {"kind": "unique_key", "columns": ["order_id"]})
+    result = evaluate(contract, batch)
+    assert result.exact_duplicate.to_pylist() == [False, True, False]
+    assert result.reject_codes.to_pylist() == [[], [], ["duplicate_key:order_id"]]
+
+
+def test_a_junk_phone_warns_and_other_phone_problems_reject() -> None:
+    batch = pa.table(
+        {
+            "source_key": ["c1", "c2", "c3"],
+            "phone": [None, None, "+46701234567"],
+            "phone__reason": ["phone_junk", "phone_invalid", None],
+        }
+    )
+    result = evaluate(default_contract("customers"), batch)
+    assert result.reject_codes.to_pylist() == [[], ["phone_invalid"], []]
+    assert result.warn_codes.to_pylist() == [["phone_junk"], [], []]
 
 
 def test_exact_duplicate_of_a_rejected_row_is_skipped_not_quarantined_twice() -> None:

@@ -59,6 +59,10 @@ def test_defaults_encode_the_documented_domains() -> None:
     amount = default_contract("orders").rule("range:total_amount")
     assert isinstance(amount, RangeRule)
     assert (amount.min, amount.max) == (0, None)
+    for column in ("quantity", "unit_price", "line_amount"):
+        line = default_contract("order_items").rule(f"range:{column}")
+        assert isinstance(line, RangeRule)
+        assert (line.min, line.max) == (0, None)
     reference = default_contract("orders").rule("reference:source_customer_key")
     assert isinstance(reference, ReferenceRule)
     assert reference.severity == "warn"
@@ -67,7 +71,10 @@ def test_defaults_encode_the_documented_domains() -> None:
 
 def test_format_severities_agree_with_the_normalisers() -> None:
     warns = {code for code, reason in REASONS.items() if reason.severity == "warn"}
-    assert set(DEFAULT_FORMAT_SEVERITIES) == warns
+    # A junk phone (0000000) is a placeholder: its value is dropped, its row still loads.
+    assert REASONS["phone_junk"].severity == "reject"
+    assert set(DEFAULT_FORMAT_SEVERITIES) == warns | {"phone_junk"}
+    assert set(DEFAULT_FORMAT_SEVERITIES.values()) == {"warn"}
 
 
 def test_config_replaces_disables_and_adds_rules() -> None:

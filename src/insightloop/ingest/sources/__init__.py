@@ -3,7 +3,8 @@
 A source is declared under ``[sources.<name>]`` in ``insightloop.toml``
 (:class:`SourceDeclaration`, checked with :func:`parse_sources`); its ``mapping`` of declarative
 :class:`Transform` s turns each raw batch of the readers into the canonical columns of its
-entity (:func:`apply_mapping`); :func:`suggest_mapping` drafts a declaration from a sample of a
+entity (:func:`apply_mapping`), and :meth:`SourceDeclaration.contract` gives the data contract
+its batches are checked with; :func:`suggest_mapping` drafts a declaration from a sample of a
 file. See ``docs/sources.md``.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 from insightloop.ingest.sources.apply import apply_mapping
 from insightloop.ingest.sources.declaration import (
     ENTITIES,
+    ContractSettings,
     NormaliseSettings,
     ReadSettings,
     SourceDeclaration,
@@ -27,6 +29,7 @@ __all__ = [
     "CAST_REASONS",
     "ENTITIES",
     "NORMALISERS",
+    "ContractSettings",
     "NormaliseSettings",
     "ReadSettings",
     "SourceDeclaration",

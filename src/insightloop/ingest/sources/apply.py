@@ -10,6 +10,7 @@ into them. A database read's ``_key`` column (the row's key as text) is carried 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +21,13 @@ from insightloop.ingest import normalise as nz
 from insightloop.ingest.readers import LOCATION_COLUMNS
 from insightloop.ingest.sources.declaration import SourceDeclaration, entity_table
 from insightloop.ingest.sources.explode import explode_json
-from insightloop.ingest.sources.steps import cast_text, map_values, origin_values, trimmed
+from insightloop.ingest.sources.steps import (
+    ZONE_UNKNOWN,
+    cast_text,
+    map_values,
+    origin_values,
+    trimmed,
+)
 from insightloop.ingest.sources.transforms import default_step
 from insightloop.store.schema import table_spec
 
@@ -79,6 +86,14 @@ def apply_mapping(source: SourceDeclaration, batch: pa.Table | pa.RecordBatch) -
             place = source.mapping["country"]
             codes = nz.normalise_countries(map_values(place, origin_values(place, table)))
             value, reason = _phones_by_country(origin, codes.column("value"), options.region)
+        elif (kind, arg) == ("parse", "timestamp") and transform.time_zone is not None:
+            zone = transform.time_zone
+            zones = (
+                pa.repeat(pa.scalar(zone, _TEXT), table.num_rows)
+                if isinstance(zone, str)
+                else map_values(zone, origin_values(zone, table))
+            )
+            value, reason = _timestamps_by_zone(origin, zones, options, transform.formats)
         else:
             value, reason, extra = _convert(kind, arg, origin, options, transform.formats)
             if extra is not None and "currency" in types and "currency" not in source.mapping:
@@ -171,18 +186,73 @@ def _phones_by_country(
     origin: pa.Array, codes: pa.ChunkedArray, default: str | None
 ) -> tuple[pa.Array, pa.Array]:
     """Phones normalised with each row's country as the default region (one call per
-    country), falling back to the source's region."""
-    regions = pc.fill_null(codes.combine_chunks(), default or "")
-    positions, values, reasons = [], [], []
-    for region in pc.unique(regions).to_pylist():
-        rows = pc.indices_nonzero(pc.equal(regions, region))
+    country), falling back to the source's region.
+
+    A number the row's country cannot read is tried with the source's region as well: the
+    office that typed it dials abroad its own way (a London agent writes a US customer's
+    number as ``001 212 …``, which US conventions read as too long)."""
+
+    def phones(values: pa.Array, region: str) -> pa.Table:
         try:
-            result = nz.normalise_phones(origin.take(rows), region=region or None)
+            result = nz.normalise_phones(values, region=region or None)
         except ConfigError:
-            result = nz.normalise_phones(origin.take(rows), region=default)
+            return nz.normalise_phones(values, region=default)
+        if not default or region == default:
+            return result
+        failed = pc.and_(pc.is_null(result.column("value")), pc.is_valid(values))
+        if not pc.any(failed).as_py():
+            return result
+        retry = nz.normalise_phones(values, region=default)
+        better = pc.and_(failed, pc.is_valid(retry.column("value")))
+        return pa.table(
+            {
+                name: pc.if_else(better, retry.column(name), result.column(name))
+                for name in ("value", "reason")
+            }
+        )
+
+    return _by_group(origin, pc.fill_null(codes.combine_chunks(), default or ""), phones)
+
+
+def _timestamps_by_zone(
+    origin: pa.Array, zones: pa.Array, options: nz.SourceOptions, formats: list[str]
+) -> tuple[pa.Array, pa.Array]:
+    """Timestamps read in each row's time zone (one call per zone; rows without one use the
+    source's); a zone that is not an IANA name nulls its rows with ``time_zone_unknown``."""
+
+    def timestamps(values: pa.Array, zone: str) -> pa.Table:
+        try:
+            return nz.normalise_timestamps(
+                values,
+                formats=(*formats, *options.date_formats),
+                day_first=options.day_first,
+                time_zone=zone,
+            )
+        except ConfigError:
+            return pa.table(
+                {
+                    "value": pa.nulls(len(values), pa.timestamp("us")),
+                    "reason": pa.repeat(pa.scalar(ZONE_UNKNOWN, _TEXT), len(values)),
+                }
+            )
+
+    return _by_group(origin, pc.fill_null(zones, options.time_zone), timestamps)
+
+
+def _by_group(
+    origin: pa.Array, groups: pa.Array, convert: Callable[[pa.Array, str], pa.Table]
+) -> tuple[pa.Array, pa.Array]:
+    """``convert(values, group)`` run once per distinct group; value and reason per row, in the
+    original row order."""
+    positions, values, reasons = [], [], []
+    for group in pc.unique(groups).to_pylist():
+        rows = pc.indices_nonzero(pc.equal(groups, group))
+        result = convert(origin.take(rows), group)
         positions.append(rows)
         values.append(result.column("value").combine_chunks())
         reasons.append(result.column("reason").combine_chunks())
+    if not positions:
+        return origin, pa.nulls(len(origin), _TEXT)
     order = pc.sort_indices(pa.concat_arrays(positions))
     return pa.concat_arrays(values).take(order), pa.concat_arrays(reasons).take(order)
 

@@ -3,8 +3,9 @@
 A source says where its data is (``kind``: a ``file`` path or glob, a ``folder`` whose new
 files are picked up on every run, or a ``database`` table or query read incrementally), which
 canonical ``entity`` it feeds, how to read it (``[sources.<name>.read]``), how its values are
-written (``[sources.<name>.options]``) and how raw columns become canonical ones
-(``[sources.<name>.mapping]``). :func:`parse_sources` checks all sources at once and raises
+written (``[sources.<name>.options]``), how raw columns become canonical ones
+(``[sources.<name>.mapping]``) and, optionally, how its data contract differs from the entity's
+(``[sources.<name>.contract]``). :func:`parse_sources` checks all sources at once and raises
 one :class:`~insightloop.errors.ConfigError` listing every problem.
 """
 
@@ -20,11 +21,18 @@ from insightloop.errors import ConfigError
 from insightloop.ingest.normalise import SourceOptions
 from insightloop.ingest.readers import ReadOptions
 from insightloop.ingest.readers.model import Format
-from insightloop.ingest.sources.transforms import Transform
+from insightloop.ingest.sources.transforms import Transform, default_step
+from insightloop.quality.contracts import (
+    Contract,
+    ContractError,
+    contract_from_config,
+    parse_rule,
+)
 from insightloop.store.schema import ENTITIES, ENTITY_TABLES, Entity, table_spec
 
 __all__ = [
     "ENTITIES",
+    "ContractSettings",
     "Entity",
     "NormaliseSettings",
     "ReadSettings",
@@ -126,6 +134,25 @@ class NormaliseSettings(BaseModel):
         return SourceOptions(**data)
 
 
+class ContractSettings(BaseModel):
+    """How one source's data contract differs from its entity's (``[sources.<name>.contract]``).
+
+    The same settings as ``[contracts.<entity>]`` (see ``docs/data-contracts.md``), applied on
+    top of them: ``rules`` add rules or replace those with the same id, ``disable`` drops default
+    rules by id, ``replace_defaults`` starts from no rules at all.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rules: list[dict[str, Any]] = Field(
+        default_factory=list, description="Rules to add, or to replace by their id."
+    )
+    disable: list[str] = Field(default_factory=list, description="Ids of default rules to drop.")
+    replace_defaults: bool = Field(
+        default=False, description="Start from no rules: neither defaults nor [contracts]."
+    )
+
+
 class SourceDeclaration(BaseModel):
     """One ``[sources.<name>]`` table.
 
@@ -138,7 +165,7 @@ class SourceDeclaration(BaseModel):
     ('E-post', None)
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str = Field(description="The source's name (the key under [sources]).")
     kind: Literal["file", "folder", "database"] = Field(description="Where the data is.")
@@ -165,17 +192,22 @@ class SourceDeclaration(BaseModel):
     mapping: dict[str, Transform] = Field(
         default_factory=dict, description="Canonical column -> transform."
     )
+    contract_settings: ContractSettings = Field(
+        default_factory=ContractSettings,
+        alias="contract",
+        description="How this source's data contract differs from its entity's.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> SourceDeclaration:
         problems = _location_problems(self)
-        valid = canonical_columns(self.entity)
-        for column in self.mapping:
-            if column not in valid:
-                problems.append(
-                    f"mapping.{column}: not a column of entity {self.entity!r}; "
-                    f"use one of {', '.join(valid)}"
-                )
+        problems += _mapping_problems(self)
+        settings = self.contract_settings
+        if settings != ContractSettings():
+            try:
+                contract_from_config(self.entity, settings.model_dump())
+            except ContractError as error:
+                problems += [f"contract: {problem}" for problem in error.problems]
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -187,6 +219,70 @@ class SourceDeclaration(BaseModel):
     def source_options(self) -> SourceOptions:
         """The normaliser options of this source."""
         return self.options.to_source_options()
+
+    def contract(self, global_config: Mapping[str, Any] | None = None) -> Contract:
+        """The data contract of this source's batches.
+
+        The entity's default contract, changed by the workspace's ``[contracts.<entity>]``
+        settings (``global_config``), then by the source's own ``contract`` table.
+
+        Parameters
+        ----------
+        global_config
+            The workspace's settings for this source's entity (the ``[contracts.<entity>]``
+            table: ``rules``, ``disable``, ``replace_defaults``), not the whole ``[contracts]``.
+
+        Raises
+        ------
+        ContractError
+            When ``global_config`` is invalid.
+
+        Examples
+        --------
+        >>> src = SourceDeclaration(name="tills", kind="file", path="pos.csv",
+        ...     entity="order_items", contract={"disable": ["reference:order_id"]})
+        >>> "reference:order_id" in [r.id for r in src.contract().rules]
+        False
+        >>> src.contract({"rules": [{"kind": "range", "column": "quantity", "max": 99}]}).rule(
+        ...     "range:quantity").max
+        99
+        """
+        base = contract_from_config(self.entity, global_config)
+        settings = self.contract_settings
+        rules = {} if settings.replace_defaults else {rule.id: rule for rule in base.rules}
+        for rule_id in settings.disable:
+            # Checked against the defaults when the source was parsed; the workspace may have
+            # dropped the rule already.
+            rules.pop(rule_id, None)
+        for i, data in enumerate(settings.rules):
+            rule = parse_rule(data, entity=self.entity, where=f"rule {i}")
+            rules[rule.id] = rule
+        return Contract(entity=self.entity, rules=tuple(rules.values()))
+
+
+def _mapping_problems(src: SourceDeclaration) -> list[str]:
+    problems: list[str] = []
+    valid = canonical_columns(src.entity)
+    dtypes = {c.name: c.dtype for c in table_spec(entity_table(src.entity)).columns}
+    for column, transform in src.mapping.items():
+        if column not in valid:
+            problems.append(
+                f"mapping.{column}: not a column of entity {src.entity!r}; "
+                f"use one of {', '.join(valid)}"
+            )
+            continue
+        step = default_step(column, dtypes[column], transform)
+        if transform.formats and not transform.parses_dates(step):
+            problems.append(
+                f"mapping.{column}.formats: {column!r} is {dtypes[column]}, not read as a date; "
+                "remove formats, or add parse = 'date' or 'timestamp'"
+            )
+        if transform.time_zone is not None and step != ("parse", "timestamp"):
+            problems.append(
+                f"mapping.{column}.time_zone: only timestamps take a time zone, and "
+                f"{column!r} is {dtypes[column]}; remove it, or add parse = 'timestamp'"
+            )
+    return problems
 
 
 def _location_problems(src: SourceDeclaration) -> list[str]:

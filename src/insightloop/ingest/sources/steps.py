@@ -13,13 +13,18 @@ import pyarrow.compute as pc
 
 from insightloop.ingest.sources.transforms import Transform
 
-__all__ = ["CAST_REASONS", "cast_text", "map_values", "origin_values", "trimmed"]
+__all__ = ["CAST_REASONS", "ZONE_UNKNOWN", "cast_text", "map_values", "origin_values", "trimmed"]
 
-#: Reason codes of failed casts, written to ``<column>__reason``.
+#: Reason code of a timestamp whose per-row ``time_zone`` is not an IANA zone name.
+ZONE_UNKNOWN = "time_zone_unknown"
+
+#: Reason codes of the mapping's own steps (failed casts, unknown per-row time zones), written to
+#: ``<column>__reason``; the normalisers' codes are in ``insightloop.ingest.normalise.REASONS``.
 CAST_REASONS: dict[str, str] = {
     "cast_not_an_integer": "the value is not a whole number",
     "cast_not_a_number": "the value is not a number",
     "cast_not_a_boolean": "the value is not one of true/false, yes/no, 1/0, ja/nej, 是/否",
+    ZONE_UNKNOWN: "the row's time zone (from the transform's time_zone) is not an IANA zone name",
 }
 _TEXT = pa.string()
 _INT = r"^[+-]?\d{1,18}$"

@@ -2,7 +2,8 @@
 
 A transform names where the value comes from (exactly one of ``column``, ``constant``,
 ``concat`` or ``split``) and then, optionally, a ``value_map`` and one conversion step
-(``cast``, ``parse`` or ``normalise``). In ``insightloop.toml`` a bare string is short for
+(``cast``, ``parse`` or ``normalise``); timestamps may name their own ``time_zone``, fixed or
+per row. In ``insightloop.toml`` a bare string is short for
 ``{ column = "..." }``::
 
     [sources.crm.mapping]
@@ -12,6 +13,7 @@ A transform names where the value comes from (exactly one of ``column``, ``const
     country = { constant = "SE" }
     status = { column = "Status", value_map = { A = "active", P = "passive" }, default = "other" }
     nps = { column = "score", cast = "int" }
+    ordered_at = { column = "ts", time_zone = { column = "store", value_map = { S1 = "UTC" } } }
 
 When no step is given, the canonical column's type and name choose one (see
 :func:`default_step`): e-mails, phones and names are normalised, dates and timestamps parsed,
@@ -23,6 +25,9 @@ from __future__ import annotations
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from insightloop.errors import ConfigError
+from insightloop.ingest.normalise import SourceOptions
 
 __all__ = ["CAST_TYPES", "NORMALISERS", "Step", "Transform", "default_step"]
 
@@ -119,6 +124,12 @@ class Transform(BaseModel):
     normalise: Normaliser | None = Field(
         default=None, description="Normaliser to apply; 'none' keeps the text as it is."
     )
+    time_zone: str | Transform | None = Field(
+        default=None,
+        description="Zone of timestamps written without an offset, instead of the source's "
+        "time_zone: an IANA name, or a transform giving one per row (rows without one use "
+        "the source's).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -140,9 +151,31 @@ class Transform(BaseModel):
             raise ValueError("split needs a non-empty sep, such as sep = ' '")
         if self.concat is not None and not self.concat:
             raise ValueError("concat needs at least one column")
-        if self.formats and self.parse is None and self.normalise != "birth_date":
+        # Without a step the canonical column chooses one; the source checks that it reads
+        # dates (see parses_dates).
+        if self.formats and steps and not self.parses_dates():
             raise ValueError("formats only apply with parse = 'date' or 'timestamp'")
+        if self.time_zone is not None:
+            if steps and self.parse != "timestamp":
+                raise ValueError("time_zone only applies with parse = 'timestamp'")
+            _check_zones(self.time_zone)
         return self
+
+    def parses_dates(self, step: Step | None = None) -> bool:
+        """Whether the transform reads dates, so that ``formats`` apply: its own step, or
+        ``step``, the one its canonical column chooses (:func:`default_step`).
+
+        Examples
+        --------
+        >>> Transform(column="dob", normalise="birth_date").parses_dates()
+        True
+        >>> Transform(column="at").parses_dates(("parse", "timestamp"))
+        True
+        """
+        kind, arg = step or ("", "")
+        if self.cast or self.parse or self.normalise:
+            kind, arg = default_step("", "", self)
+        return kind == "parse" or (kind, arg) == ("normalise", "birth_date")
 
     def origin(self) -> str:
         """Which of ``column``, ``constant``, ``concat`` or ``split`` this transform uses."""
@@ -159,9 +192,11 @@ class Transform(BaseModel):
         >>> Transform(concat=["FirstName", "LastName"]).raw_columns()
         ['FirstName', 'LastName']
         """
-        if self.concat is not None:
-            return list(self.concat)
-        return [c for c in (self.column, self.split) if c is not None]
+        own = list(self.concat) if self.concat is not None else []
+        own += [c for c in (self.column, self.split) if c is not None]
+        if isinstance(self.time_zone, Transform):
+            own += [c for c in self.time_zone.raw_columns() if c not in own]
+        return own
 
     def to_toml_value(self) -> str | dict[str, Any]:
         """The transform as a TOML value: a bare column name when that is all it is.
@@ -175,6 +210,26 @@ class Transform(BaseModel):
         """
         data = self.model_dump(exclude_defaults=True)
         return data["column"] if list(data) == ["column"] else data
+
+
+def _check_zones(zone: str | Transform) -> None:
+    """Raise ``ValueError`` for a zone that is not an IANA name, or a per-row zone transform
+    that converts its values or names a zone that does not exist."""
+    if isinstance(zone, Transform):
+        if zone.cast or zone.parse or zone.normalise or zone.time_zone is not None:
+            raise ValueError(
+                "a per-row time_zone takes column, constant, concat or split and value_map, "
+                "not cast, parse, normalise or time_zone"
+            )
+        names = [zone.constant, zone.default, *(zone.value_map or {}).values()]
+    else:
+        names = [zone]
+    for name in names:
+        if name is not None:
+            try:
+                SourceOptions(time_zone=name)
+            except ConfigError as error:
+                raise ValueError(error.message.removeprefix("Unusable source options: ")) from None
 
 
 def default_step(column: str, dtype: str, transform: Transform) -> Step:

@@ -16,7 +16,13 @@ from insightloop.quality.contracts.defaults import (
     contracts_from_config,
     default_contract,
 )
-from insightloop.quality.contracts.evaluate import REASON_SUFFIX, ContractResult, Keys, evaluate
+from insightloop.quality.contracts.evaluate import (
+    LOCATION_COLUMNS,
+    REASON_SUFFIX,
+    ContractResult,
+    Keys,
+    evaluate,
+)
 from insightloop.quality.contracts.quarantine import (
     quarantine_id,
     quarantine_rows,
@@ -48,6 +54,7 @@ __all__ = [
     "DEFAULT_FORMAT_SEVERITIES",
     "ENTITY_TABLES",
     "EXACT_DUPLICATE",
+    "LOCATION_COLUMNS",
     "REASON_SUFFIX",
     "RULE_CODES",
     "AllowedValuesRule",

@@ -54,6 +54,9 @@ _NON_NEGATIVE = (
     "quantity",
     "returned_quantity",
     "unit_price",
+    # Returns have their own columns (returned_quantity, returned_amount), so a line's amount,
+    # like its quantity and unit price, is never negative.
+    "line_amount",
     "price",
     "unit_cost",
     "duration_seconds",

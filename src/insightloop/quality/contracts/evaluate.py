@@ -36,10 +36,14 @@ from insightloop.quality.contracts.rules import (
     _as_datetime,
 )
 
-__all__ = ["REASON_SUFFIX", "ContractResult", "Keys", "evaluate"]
+__all__ = ["LOCATION_COLUMNS", "REASON_SUFFIX", "ContractResult", "Keys", "evaluate"]
 
 REASON_SUFFIX = "__reason"
 """Suffix of the normalisers' reason columns: ``email__reason`` holds the code for ``email``."""
+
+LOCATION_COLUMNS = ("_record", "_line", "_key")
+"""Where a row came from (record and line of a file, key of a database row), not what it says:
+ignored when looking for exact duplicates, since a copy always sits at another location."""
 
 Keys: TypeAlias = pa.Table | pa.Array | pa.ChunkedArray | Iterable[Any]
 """Known keys: a table with the key columns, an array, or an iterable of values (or tuples)."""
@@ -124,7 +128,8 @@ def evaluate(
     contract
         The entity's contract.
     batch
-        Mapped, normalised rows: canonical column names, plus optional ``<column>__reason``.
+        Mapped, normalised rows: canonical column names, plus optional ``<column>__reason``
+        and location columns (:data:`LOCATION_COLUMNS`), which exact duplicates may differ in.
     known_keys
         Keys already loaded, checked by ``unique_key`` rules with ``check_known``.
     reference_keys
@@ -285,10 +290,11 @@ def _format(
 
 
 def _exact_duplicates(batch: pa.Table) -> pa.BooleanArray:
-    """Rows identical in every column to an earlier row."""
-    if batch.num_columns == 0 or batch.num_rows == 0:
+    """Rows identical in every column but the location columns to an earlier row."""
+    columns = [c for c in batch.column_names if c not in LOCATION_COLUMNS]
+    if not columns or batch.num_rows == 0:
         return pa.array(np.zeros(batch.num_rows, dtype=bool))
-    return pc.invert(_first_of_group(batch, batch.column_names, None))
+    return pc.invert(_first_of_group(batch, columns, None))
 
 
 def _first_of_group(batch: pa.Table, columns: Iterable[str], eligible: pa.Array | None) -> pa.Array:

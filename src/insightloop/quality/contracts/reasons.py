@@ -43,12 +43,15 @@ RULE_CODES: Mapping[str, str] = MappingProxyType(
 """Every code a contract rule reports (qualified with the column, ``<code>:<column>``)."""
 
 DEFAULT_FORMAT_SEVERITIES: Mapping[str, Severity] = MappingProxyType(
-    {"email_placeholder": "warn", "name_placeholder": "warn"}
+    {"email_placeholder": "warn", "name_placeholder": "warn", "phone_junk": "warn"}
 )
 """Normaliser codes that only warn by default; every other normaliser code rejects the row.
 
-This mirrors the severities of ``insightloop.ingest.normalise.reasons.REASONS`` (quality sits
-below ingest and cannot import it; a test keeps the two in step).
+These are the normalisers' warnings (``insightloop.ingest.normalise.reasons.REASONS``; quality
+sits below ingest and cannot import it, a test keeps the two in step) plus ``phone_junk``:
+``0000000`` is the phone's placeholder, typed by till staff where a number is asked for, as
+``noemail@…`` is the e-mail's. The normaliser drops the value, but the record is as good as one
+without a phone, so it is loaded with a warning rather than quarantined.
 """
 
 
