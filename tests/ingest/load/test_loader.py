@@ -334,3 +334,20 @@ def test_quarantined_rows_load_on_retry_once_the_mapping_is_fixed(workspace: Wor
     assert row["resolved"] is True
     assert row["retried_at"] is not None
     assert ws.retry_quarantine().batches == []  # nothing unresolved is left
+
+
+def test_keys_repeated_across_chunks_of_one_file_are_caught(duckdb_workspace: Workspace) -> None:
+    ws = duckdb_workspace
+    ws.add_source("crm", {**CUSTOMERS, "mapping": {"source_key": "id", "email": "email"}})
+    rows = "1,a@x.se\n2,b@x.se\n1,a@x.se\n2,other@x.se\n3,c@x.se\n"
+    _write(ws, "landing/crm/a.csv", "id,email\n" + rows)
+    report = load_sources(
+        ws.engine, ws.settings, ws.path, run_id="r1", options=LoadOptions(rows_per_batch=2)
+    )
+    [batch] = report.batches
+    assert (batch.rows_loaded, batch.unchanged_rows, batch.rows_quarantined) == (3, 1, 1)
+    assert batch.rejections == {"duplicate_key:source_key": 1}
+    assert _rows(ws, "quarantine", "location") == [("landing/crm/a.csv:5",)]
+    assert _rows(ws, "src_customers", "source_key", "email") == [
+        ("1", "a@x.se"), ("2", "b@x.se"), ("3", "c@x.se"),
+    ]  # fmt: skip

@@ -74,6 +74,7 @@ class BatchWriter:
         self.mapping = self.source.model_copy(update={"explode": None})
         self._warnings: Counter[str] = Counter()
         self._rejections: Counter[str] = Counter()
+        self._seen: list[pa.Array] = []  # keys this batch loaded, as text
 
     # -- one chunk ----------------------------------------------------------------------------
 
@@ -119,13 +120,27 @@ class BatchWriter:
         return pc.binary_join_element_wise(shown, line, pos, ":")
 
     def _match(self, mapped: pa.Table, result: ContractResult) -> np.ndarray:
-        """Compare the accepted rows with the loaded ones of the same keys."""
+        """Compare the accepted rows with the loaded ones of the same keys.
+
+        When the source had no rows before this batch, only rows whose key an earlier chunk of
+        the batch loaded can match, so only those are looked up (usually none).
+        """
         n = mapped.num_rows
         codes = np.zeros(n, dtype=np.int8)
         accepted = result.accepted.to_numpy(zero_copy_only=False)
-        if not self.keys or not accepted.any() or not (self.has_rows or self.report.rows_loaded):
+        if not self.keys or not accepted.any():
             return codes
-        rows = np.flatnonzero(accepted)
+        keys = _key_text(mapped, self.keys)
+        candidates = accepted.copy()
+        if not self.has_rows:
+            seen = pa.concat_arrays(self._seen) if self._seen else pa.array([], pa.string())
+            candidates &= np.asarray(
+                pc.fill_null(pc.is_in(keys, value_set=seen), False).to_numpy(zero_copy_only=False)
+            )
+        self._seen.append(pc.filter(keys, pa.array(accepted)))
+        if not candidates.any():
+            return codes
+        rows = np.flatnonzero(candidates)
         incoming = mapped.take(pa.array(rows))
         wanted = incoming.select(self.keys).group_by(self.keys).aggregate([])
         t = self.engine.table(self.table)
@@ -215,6 +230,13 @@ class BatchWriter:
         if int(self.engine.execute(present)) > 0:
             self.engine.delete_matching("quarantine", ids)
         self.engine.insert("quarantine", rows)
+
+
+def _key_text(table: pa.Table, keys: list[str]) -> pa.Array:
+    """Each row's key as one text value (columns joined by a unit separator)."""
+    parts = [table.column(k).combine_chunks().cast(pa.string()) for k in keys]
+    joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
+    return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
 def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
