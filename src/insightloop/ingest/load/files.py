@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,10 +42,11 @@ def file_hash(path: Path) -> str:
 
 
 def _shown(path: Path, root: Path) -> str:
+    """The path relative to the workspace root (``../company/x.csv`` outside it), else absolute."""
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+        return Path(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.resolve().as_posix()
 
 
 def source_files(source: SourceDeclaration, root: Path) -> list[SourceFile]:
