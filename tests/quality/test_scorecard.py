@@ -355,6 +355,8 @@ def test_volume_uses_only_the_last_batches_and_configured_bounds(engine: Engine)
     assert _volume(engine, 120, history=3)["flagged"] is False
     assert _volume(engine, 120, history=13)["detail"]["median_rows"] == 1000
     assert _volume(engine, 250, history=3)["flagged"] is True  # 2.5 > 2.0
+    assert _volume(engine, 50, history=3)["flagged"] is True  # exactly half
+    assert _volume(engine, 51, history=3)["flagged"] is False
     assert _volume(engine, 250, history=3, high=3.0)["flagged"] is False
     # The batch being measured never counts, should it already be recorded.
     engine.insert("load_batches", [{**_batch_row("shop", "orders", 20, 1), "batch_id": "shop-now"}])

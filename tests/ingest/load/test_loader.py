@@ -351,3 +351,23 @@ def test_keys_repeated_across_chunks_of_one_file_are_caught(duckdb_workspace: Wo
     assert _rows(ws, "src_customers", "source_key", "email") == [
         ("1", "a@x.se"), ("2", "b@x.se"), ("3", "c@x.se"),
     ]  # fmt: skip
+
+
+def test_a_daily_file_with_half_the_usual_rows_is_flagged(duckdb_workspace: Workspace) -> None:
+    ws = duckdb_workspace
+    ws.add_source(
+        "contacts",
+        {"kind": "folder", "path": "landing/daily", "pattern": "*.csv", "entity": "interactions",
+         "mapping": {"interaction_id": "id", "started_at": "at"}},
+    )  # fmt: skip
+    (ws.path / "landing/daily").mkdir(parents=True)
+    for day, rows in enumerate((100, 104, 96, 100, 50), start=1):
+        lines = "".join(f"d{day}-{i},2024-01-0{day} 10:00\n" for i in range(rows))
+        _write(ws, f"landing/daily/day{day}.csv", "id,at\n" + lines)
+        ws.load()
+    t = ws.engine.table("quality_metrics")
+    volume = ws.engine.records(
+        t.filter(t.metric == "volume").order_by("measured_at").select("value", "flagged")
+    )
+    assert [v["flagged"] for v in volume] == [False, False, False, False, True]
+    assert volume[-1]["value"] == pytest.approx(50 / 100)

@@ -125,7 +125,8 @@ def volume_metric(
 
     The usual volume is the median ``rows_read`` of the source's last ``history`` batches with
     status ``loaded`` (the median, so that one odd batch does not shift it). The value is the
-    ratio ``rows_read / median``, flagged outside ``[low, high]``. With fewer than
+    ratio ``rows_read / median``, flagged at ``low`` or below and at ``high`` or above
+    (exactly half, or twice, the usual rows is flagged). With fewer than
     ``min_history`` earlier batches the value is 1.0, not flagged, and the detail says
     ``"not enough history"``.
 
@@ -175,7 +176,7 @@ def volume_metric(
         detail["reason"] = "usual volume is zero"
     else:
         value = rows_read / median
-        flagged = not (low <= value <= high)
+        flagged = not (low < value < high)
     measure = {
         "metric": "volume",
         "field": "",
