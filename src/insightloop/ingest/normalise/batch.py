@@ -226,9 +226,7 @@ def normalise_timestamps(
     )
 
 
-_ISO_TIMESTAMP = (
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
-)
+_ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
 
 
 def _iso_timestamps(array: pa.Array, time_zone: str) -> pa.Array:
