@@ -13,8 +13,14 @@ import pyarrow.compute as pc
 import pytest
 
 from insightloop import Workspace
-from insightloop.cli.demo_cmds import declare_demo_sources
 from insightloop.ingest.load import LoadReport
+
+# isort: off
+# The CLI's entry module first: it registers every command in its order (docs/cli.md).
+from insightloop.cli.main import app  # noqa: F401
+from insightloop.cli.demo_cmds import declare_demo_sources
+
+# isort: on
 from tests.demo.companies import Company
 
 REJECTING = {

@@ -130,6 +130,22 @@ def test_schema_change_between_two_loads_shows_in_columns(tmp_path: Path, read: 
     assert set(second.columns) - set(first.columns) == {"phone"}
 
 
+def test_duckdb_error_after_the_first_batches_is_a_read_error(tmp_path: Path) -> None:
+    # DuckDB stops on the mixed line ends only after batches were streamed; Arrow's batch
+    # reader raises its error as OSError, with a message that must not reach the caller.
+    path = tmp_path / "late.csv"
+    body = "".join(f"{i},secret{i}\n" for i in range(200_000))
+    path.write_text("id,name\n" + body + "x,secret\r\ny,z\r\n")
+    with (
+        pytest.raises(ReadError, match="could not be read as CSV") as err,
+        open_file(path) as reader,
+    ):
+        for _ in reader.batches(10_000):
+            pass
+    assert "secret" not in str(err.value)
+    assert reader.rows_yielded > 0, "the error came after some batches"
+
+
 def test_jsonl_with_one_broken_line(tmp_path: Path, read: Read) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text('{"id": 1}\n{"id": 2, "secret": \n[1, 2]\n\n{"id": 4, "late": {"x": [1]}}\n')

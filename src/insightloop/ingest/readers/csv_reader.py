@@ -6,9 +6,9 @@ records to reject. When there are any, DuckDB reads a temporary copy without the
 row DuckDB returns is a record the pass accepted, in the same order; the pass then
 gives each row its ``_record`` and ``_line``. DuckDB reads every column as text, pads short
 records with nulls, keeps empty fields as ``''`` and runs in parallel unless a quoted field
-holds a newline (DuckDB needs a serial scan to pad such files). UTF-8 files are validated by
-DuckDB while it reads them: invalid bytes raise :class:`ReadError` at the end of the read,
-naming DuckDB's line number.
+holds a newline in a file that also has short records (DuckDB needs a serial scan to pad
+such files). UTF-8 files are validated by DuckDB while it reads them: invalid bytes raise
+:class:`ReadError` at the end of the read, naming DuckDB's line number.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ __all__ = ["CsvReader"]
 _SQL = (
     "SELECT * FROM read_csv($path, columns = $columns, all_varchar = true, auto_detect = false,"
     " header = $header, delim = $delim, quote = $quote, escape = $quote,"
-    " null_padding = true, allow_quoted_nulls = false, nullstr = $nullstr, strict_mode = true,"
+    " null_padding = $padding, allow_quoted_nulls = false, nullstr = $nullstr, strict_mode = true,"
     " max_line_size = $max_line, parallel = $parallel, store_rejects = true)"
 )
 
@@ -131,7 +131,10 @@ class CsvReader(FileReader):
             "delim": self.dialect.delimiter,
             "quote": self.dialect.quote,
             "max_line": 2 * 8 * 1024 * 1024 + 1024,
-            "parallel": not layout.multiline,
+            # DuckDB's parallel scan finds where records start by their field count, which
+            # padding makes ambiguous when a quoted field holds a newline.
+            "padding": layout.short,
+            "parallel": not (layout.multiline and layout.short),
             "nullstr": "\x00",
         }
         connection, surplus = duckdb.connect(), False
@@ -148,7 +151,7 @@ class CsvReader(FileReader):
                 self.rows_read = self.rows_yielded + len(self.rejected)
                 yield with_location(batch, self.columns, records, lines)
             engine_rejects = connection.execute(_REJECTS).fetchone() if self.columns else (0, None)
-        except duckdb.Error as error:
+        except (duckdb.Error, OSError) as error:  # DuckDB's errors come as OSError from Arrow
             raise engine_error(self.path, "CSV", error) from None
         finally:
             connection.close()

@@ -10,7 +10,12 @@ records only:
 * the records to reject (more fields than the header, longer than the limit, a quote still
   open at the end of the file), with their byte ranges;
 * the line offset of every record after a blank line or a multi-line record, so that any
-  record's start line is ``1 + index + offset``.
+  record's start line is ``1 + index + offset``;
+* whether any record spans lines, and whether any record it keeps has fewer fields than the
+  first (DuckDB then pads it).
+
+:class:`LineScanner` does the same for files with one record per line and no quoting (JSON
+Lines), with a fast path for the usual chunk that holds no blank and no overlong line.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import numpy.typing as npt
 
 from insightloop.ingest.readers.model import MAX_RECORD_BYTES
 
-__all__ = ["CsvLayout", "LayoutScanner", "Reject"]
+__all__ = ["CsvLayout", "LayoutScanner", "LineScanner", "Reject"]
 
 Ints = npt.NDArray[np.int64]
 
@@ -45,6 +50,7 @@ class CsvLayout:
     records: int = 0
     blank_lines: int = 0
     multiline: bool = False
+    short: bool = False  # a record that is kept has fewer fields than the first one
     rejects: list[Reject] = field(default_factory=list)
     break_index: Ints = field(default_factory=lambda: np.zeros(1, np.int64))
     break_offset: Ints = field(default_factory=lambda: np.zeros(1, np.int64))
@@ -66,6 +72,19 @@ class CsvLayout:
         slot = np.searchsorted(self.break_index, index, side="right") - 1
         line = index + 1 + self.break_offset[slot]
         return index + (0 if header else 1), line
+
+
+def _outside(quotes: Ints, positions: Ints, in_quote: int) -> npt.NDArray[np.bool_]:
+    """Which ``positions`` (sorted, none a quote) are outside quotes: an even number of
+    ``quotes`` (sorted) precede them, counting ``in_quote`` (1 if the chunk starts quoted)."""
+    if len(positions) > 8 * len(quotes):
+        # Few quotes among many positions: count the quotes before each position by adding
+        # up where the quotes fall among the positions, cheaper than a search per position.
+        falls = np.bincount(np.searchsorted(positions, quotes), minlength=len(positions))
+        before = np.cumsum(falls[: len(positions)])
+    else:
+        before = np.searchsorted(quotes, positions)
+    return ((before + in_quote) & 1) == 0
 
 
 class LayoutScanner:
@@ -102,12 +121,13 @@ class LayoutScanner:
         if self._in_quote or chunk.find(self._quote.to_bytes(1, "big")) >= 0:
             quotes = np.flatnonzero(data == self._quote)
             newlines = np.flatnonzero(data == 10)
-            ends = newlines[((np.searchsorted(quotes, newlines) + self._in_quote) & 1) == 0]
-            returns = np.flatnonzero(data == 13)
-            if len(returns) and ((np.searchsorted(quotes, returns) + self._in_quote) & 1).any():
-                self._layout.multiline = True  # DuckDB treats a quoted CR as a quoted newline
+            ends = newlines[_outside(quotes, newlines, self._in_quote)]
+            if chunk.find(b"\r") >= 0:
+                returns = np.flatnonzero(data == 13)
+                if not _outside(quotes, returns, self._in_quote).all():
+                    self._layout.multiline = True  # DuckDB treats a quoted CR as a newline
             delims = np.flatnonzero(data == self._delim)
-            delims = delims[((np.searchsorted(quotes, delims) + self._in_quote) & 1) == 0]
+            delims = delims[_outside(quotes, delims, self._in_quote)]
             self._in_quote = (len(quotes) + self._in_quote) & 1
             end_lines = self._line_base + np.searchsorted(newlines, ends) + 1
             newline_count = len(newlines)
@@ -168,6 +188,7 @@ class LayoutScanner:
             self._last_offset = int(offsets[-1])
         too_long = stops - starts > MAX_RECORD_BYTES
         too_many = fields > self._fields
+        layout.short = layout.short or bool(((fields < self._fields) & ~too_long).any())
         for i in np.flatnonzero(too_long | too_many):
             reason = "record_too_long" if too_long[i] else "too_many_fields"
             reject = Reject(int(index[i]), int(lines[i]), int(starts[i]), int(stops[i]), reason)
@@ -198,3 +219,52 @@ class LayoutScanner:
         self._layout.break_index = np.concatenate(self._break_index)
         self._layout.break_offset = np.concatenate(self._break_offset)
         return self._layout
+
+
+class LineScanner(LayoutScanner):
+    """A :class:`LayoutScanner` for one record per line, without quotes or fields (JSON Lines).
+
+    A chunk whose records are all longer than one byte and at most the record limit (no blank
+    line, nothing to reject) only moves the counters on: one vectorised search for newlines and
+    no per-record arrays. Other chunks take the general path.
+
+    Examples
+    --------
+    >>> scanner = LineScanner()
+    >>> scanner.feed(b'{"a": 1}\\n{"a": 2}\\n\\n"no, quotes\\n{"a": 4}')
+    >>> layout = scanner.finish()
+    >>> layout.records, layout.blank_lines, [a.tolist() for a in layout.locate(0, 4, False)]
+    (4, 1, [[1, 2, 3, 4], [1, 2, 4, 5]])
+    """
+
+    def __init__(self) -> None:
+        super().__init__("\n", "\n", fields=1)
+
+    def feed(self, chunk: bytes) -> None:
+        """Scan the next chunk of the file."""
+        data = np.frombuffer(chunk, np.uint8)
+        ends = np.flatnonzero(data == 10).astype(np.int64)
+        if len(ends):
+            # Lengths of the records ending in this chunk, the first one begun in an earlier one.
+            lengths = np.diff(ends, prepend=self._start_byte - self._pos - 1) - 1
+            if lengths.min() > 1 and lengths.max() <= MAX_RECORD_BYTES:
+                self._skip(len(ends), int(ends[-1]))
+            else:
+                end_lines = self._line_base + np.arange(1, len(ends) + 1, dtype=np.int64)
+                self._records(data, ends, end_lines, np.zeros(0, np.int64))
+        if len(chunk):
+            self._last_byte = chunk[-1]
+        self._line_base += len(ends)
+        self._pos += len(chunk)
+
+    def _skip(self, count: int, last_end: int) -> None:
+        """Account for ``count`` regular records, the last one ending at ``last_end``."""
+        index = self._layout.records
+        offset = self._start_line - 1 - index
+        if offset != self._last_offset:
+            self._break_index.append(np.array([index], np.int64))
+            self._break_offset.append(np.array([offset], np.int64))
+            self._last_offset = offset
+        self._layout.records += count
+        self._start_byte = self._pos + last_end + 1
+        self._start_line = self._line_base + count + 1
