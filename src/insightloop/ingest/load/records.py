@@ -45,6 +45,27 @@ def new_batch_id(at: datetime) -> str:
     return f"{at:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
 
+def _identity(
+    report: BatchReport,
+    run_id: str,
+    started_at: datetime,
+    content_hash: str | None,
+    size_bytes: int | None,
+) -> dict[str, Any]:
+    """The columns both records of a batch share."""
+    return {
+        "batch_id": report.batch_id,
+        "run_id": run_id,
+        "source": report.source,
+        "entity": report.entity,
+        "location": report.location,
+        "content_hash": content_hash,
+        "size_bytes": size_bytes,
+        "watermark_from": report.watermark_from,
+        "started_at": started_at,
+    }
+
+
 def record_started(
     engine: Engine,
     report: BatchReport,
@@ -54,23 +75,9 @@ def record_started(
     content_hash: str | None = None,
     size_bytes: int | None = None,
 ) -> None:
-    engine.insert(
-        BATCHES_TABLE,
-        [
-            {
-                "batch_id": report.batch_id,
-                "run_id": run_id,
-                "source": report.source,
-                "entity": report.entity,
-                "location": report.location,
-                "content_hash": content_hash,
-                "size_bytes": size_bytes,
-                "watermark_from": report.watermark_from,
-                "started_at": started_at,
-                "status": "started",
-            }
-        ],
-    )
+    """Record that a batch starts, before it writes anything."""
+    row = _identity(report, run_id, started_at, content_hash, size_bytes)
+    engine.insert(BATCHES_TABLE, [{**row, "status": "started"}])
 
 
 def record_finished(
@@ -82,20 +89,14 @@ def record_finished(
     content_hash: str | None = None,
     size_bytes: int | None = None,
 ) -> None:
+    """Record how a batch ended, with its account."""
+    row = _identity(report, run_id, started_at, content_hash, size_bytes)
     engine.insert(
         BATCHES_TABLE,
         [
             {
-                "batch_id": report.batch_id,
-                "run_id": run_id,
-                "source": report.source,
-                "entity": report.entity,
-                "location": report.location,
-                "content_hash": content_hash,
-                "size_bytes": size_bytes,
-                "watermark_from": report.watermark_from,
+                **row,
                 "watermark_to": report.watermark_to,
-                "started_at": started_at,
                 "finished_at": now_utc(),
                 "status": report.status,
                 "rows_read": report.rows_read,
