@@ -114,7 +114,8 @@ def load_sources(
         undeclared source. A batch that fails is reported in the result instead.
     """
     options = options or LoadOptions()
-    sources = parse_sources(settings.sources)
+    declared = parse_sources(settings.sources)
+    sources = declared
     if names:
         unknown = [n for n in names if n not in sources]
         if unknown:
@@ -128,7 +129,7 @@ def load_sources(
     thresholds = QualityThresholds.from_config(settings.quality)
     recover_interrupted(engine, run_id)
     order = sorted(sources.values(), key=lambda s: ENTITY_ORDER.index(s.entity))
-    refs = _ReferenceKeys(engine, {s.entity for s in parse_sources(settings.sources).values()})
+    refs = _ReferenceKeys(engine, {s.entity for s in declared.values()})
     report = LoadReport()
     plan = [(s, _plan(s, root, report)) for s in order]
     total = sum(f.size if f else 1 for _, units in plan for f in units) or 1
