@@ -1,0 +1,1 @@
+"""The unified customer: golden record with field provenance, and the 360-degree view."""
