@@ -26,6 +26,7 @@ import tomli_w
 
 from insightloop.config import Settings, load_settings, render_config_file
 from insightloop.errors import WorkspaceError
+from insightloop.identity.config import identity_config
 from insightloop.ingest.load import LoadReport, load_sources, retry_quarantine
 from insightloop.ingest.sources import SourceDeclaration, parse_sources
 from insightloop.pipeline import (
@@ -36,6 +37,7 @@ from insightloop.pipeline import (
     recent_runs,
     run_pipeline,
 )
+from insightloop.profile import ProfileReader
 from insightloop.quality import count_rows_expr
 from insightloop.store import (
     CANONICAL_MODEL,
@@ -110,6 +112,13 @@ class Workspace:
     @property
     def path(self) -> Path:
         return self.layout.root
+
+    @property
+    def profiles(self) -> ProfileReader:
+        """The unified customers: ``ws.profiles.get("anna@example.com")`` finds one by any
+        identifier and returns its golden record, identifiers, records, consents and timeline.
+        """
+        return ProfileReader(self.engine, identity_config(self.settings.identity))
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -206,6 +215,24 @@ class Workspace:
             handle.write("\n" + text)
         self.settings = load_settings(self.layout.config_file)
         return parsed
+
+    def add_config_section(self, name: str, values: Mapping[str, Any]) -> None:
+        """Append a ``[name]`` table to ``insightloop.toml`` (e.g. ``identity``).
+
+        Raises
+        ------
+        WorkspaceError
+            When the settings already have values in that table.
+        """
+        if getattr(self.settings, name, None):
+            raise WorkspaceError(
+                f"The workspace already has an [{name}] table.",
+                hint=f"Edit [{name}] in {self.layout.config_file}.",
+            )
+        text = tomli_w.dumps({name: dict(values)})
+        with open(self.layout.config_file, "a", encoding="utf-8") as handle:
+            handle.write("\n" + text)
+        self.settings = load_settings(self.layout.config_file)
 
     def load(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -49,6 +50,12 @@ class _Group(TyperGroup):
             raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, typer.BadParameter, SystemExit):
             raise
+        except BrokenPipeError:
+            # Whoever read our output has gone (``insightloop ... | head``): stop quietly, and
+            # point stdout at /dev/null so the flush at exit does not fail a second time.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(1) from None
         except Exception as exc:
             if os.environ.get("INSIGHTLOOP_DEBUG"):
                 raise

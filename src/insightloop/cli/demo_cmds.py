@@ -15,7 +15,12 @@ from rich.table import Table
 from insightloop.cli.app import JsonOption, WorkspaceOption, app, console, fail, print_json
 from insightloop.cli.render import render_run, render_status, run_with_progress
 from insightloop.cli.serve_cmd import serve_workspace
-from insightloop.demo import GenerationReport, generate_company, source_declarations
+from insightloop.demo import (
+    GenerationReport,
+    generate_company,
+    identity_declaration,
+    source_declarations,
+)
 from insightloop.store import WorkspaceLayout
 from insightloop.workspace import Workspace
 
@@ -145,6 +150,8 @@ def declare_demo_sources(ws: Workspace, company: Path) -> list[str]:
         if name not in ws.settings.sources:
             ws.add_source(name, declaration)
             added.append(name)
+    if not ws.settings.identity:
+        ws.add_config_section("identity", identity_declaration())
     return added
 
 

@@ -11,6 +11,8 @@ from insightloop.cli import (
     serve_cmd,
     config_cmds,
     demo_cmds,
+    match_cmd,
+    profile_cmds,
 )
 from insightloop.cli.app import app
 
@@ -25,6 +27,8 @@ _COMMAND_MODULES = (
     quarantine_cmds,
     config_cmds,
     demo_cmds,
+    match_cmd,
+    profile_cmds,
     serve_cmd,
 )
 

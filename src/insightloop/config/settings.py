@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         description="Thresholds of the data-quality scorecard, in a [quality] table "
         "(see docs/data-quality.md).",
     )
+    identity: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Identity resolution: key types, thresholds, limits, survivorship, in an "
+        "[identity] table (see docs/identity.md).",
+    )
     contracts: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Changes to the data contracts, one [contracts.<entity>] table each "

@@ -10,7 +10,13 @@ table of ``insightloop.toml``).
 
 from __future__ import annotations
 
-from insightloop.demo.declarations import source_declarations
+from insightloop.demo.declarations import identity_declaration, source_declarations
 from insightloop.demo.generator import GeneratedFile, GenerationReport, generate_company
 
-__all__ = ["GeneratedFile", "GenerationReport", "generate_company", "source_declarations"]
+__all__ = [
+    "GeneratedFile",
+    "GenerationReport",
+    "generate_company",
+    "identity_declaration",
+    "source_declarations",
+]

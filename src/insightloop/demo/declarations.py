@@ -20,7 +20,12 @@ from typing import Any
 from insightloop.demo.geo import CITIES, STORES
 from insightloop.demo.params import COUNTRIES
 
-__all__ = ["source_declarations", "store_countries", "store_time_zones"]
+__all__ = [
+    "identity_declaration",
+    "source_declarations",
+    "store_countries",
+    "store_time_zones",
+]
 
 _Path = Callable[[str], str]
 
@@ -239,6 +244,12 @@ def _sales(path: _Path) -> dict[str, dict[str, Any]]:
                 "status": "status",
                 "promised_delivery_at": "promised_delivery_date",
                 "delivered_at": "delivered_at",
+                "email": "email",
+                "shipping_name": "shipping.name",
+                "shipping_street": "shipping.street",
+                "shipping_postcode": "shipping.postcode",
+                "shipping_city": "shipping.city",
+                "shipping_country": "shipping.country",
             },
             # Account ids are the web shop's own; no accounts export exists, so they never
             # match a customer record (identity resolution links them through e-mails and
@@ -349,6 +360,7 @@ def _engagement(path: _Path) -> dict[str, dict[str, Any]]:
                 "duration_seconds": "duration_sec",
                 "resolved": "resolved",
                 "notes": "notes",
+                "email": "email",
                 # Agents work in language teams: AGT-SE-105, AGT-EN-122, AGT-CN-105.
                 "language": {
                     "split": "agent_id",
@@ -374,6 +386,7 @@ def _engagement(path: _Path) -> dict[str, dict[str, Any]]:
                 "language": "language",
                 "order_id": "order_id",
                 "interaction_id": "interaction_id",
+                "email": "respondent_email",
             },
         },
         "campaigns": {
@@ -413,4 +426,17 @@ def _engagement(path: _Path) -> dict[str, dict[str, Any]]:
                 "recorded_at": "recorded_at",
             },
         },
+    }
+
+
+def identity_declaration() -> dict[str, Any]:
+    """The ``[identity]`` table for the demo company: what its transaction keys are.
+
+    The tills scan the loyalty card, so a receipt's customer key is a loyalty number; the web
+    shop's orders carry the account id that the events send as ``userId``. The CRM offices are
+    trusted before the loyalty programme, whose names are typed at a till.
+    """
+    return {
+        "customer_keys": {"pos_receipts": "loyalty_number", "web_orders": "user_id"},
+        "source_priority": ["crm_hq", "crm_nordics", "crm_china", "loyalty_members"],
     }

@@ -5,3 +5,19 @@ records that share a reliable identifier (a connected-components pass in SQL thr
 probabilistic matching (Splink) links reference records that share none; stable customer ids,
 merges and splits are kept and logged; manual decisions are respected by every later run.
 """
+
+from __future__ import annotations
+
+from insightloop.identity.config import IdentityConfig, identity_config
+from insightloop.identity.match import match_files
+from insightloop.identity.probabilistic import find_links
+from insightloop.identity.resolve import ResolveReport, resolve_identities
+
+__all__ = [
+    "IdentityConfig",
+    "ResolveReport",
+    "find_links",
+    "identity_config",
+    "match_files",
+    "resolve_identities",
+]

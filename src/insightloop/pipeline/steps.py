@@ -14,7 +14,12 @@ from typing import Any
 
 from insightloop.config import Settings
 from insightloop.errors import PipelineError
+from insightloop.identity.config import identity_config
+from insightloop.identity.probabilistic import find_links
+from insightloop.identity.resolve import resolve_identities
 from insightloop.ingest.load import load_sources
+from insightloop.pipeline.records import now_utc
+from insightloop.profile.golden import build_golden_records
 from insightloop.quality import snapshot_table_counts
 from insightloop.store import Engine, WorkspaceLayout
 
@@ -68,6 +73,25 @@ def _load(ctx: StepContext) -> StepResult:
     )
 
 
+def _resolve(ctx: StepContext) -> StepResult:
+    config = identity_config(ctx.settings.identity)
+    report = resolve_identities(
+        ctx.engine,
+        config,
+        run_id=ctx.run_id,
+        now=now_utc(),
+        find_links=find_links,
+        progress=ctx.progress,
+    )
+    return StepResult(rows_written=report.records + report.devices, summary=report.to_dict())
+
+
+def _golden(ctx: StepContext) -> StepResult:
+    config = identity_config(ctx.settings.identity)
+    report = build_golden_records(ctx.engine, config, run_id=ctx.run_id, now=now_utc())
+    return StepResult(rows_written=report.customers, summary=report.to_dict())
+
+
 # In run order. Each later issue inserts its steps before table_stats, which closes every run.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -75,6 +99,18 @@ STEPS: tuple[Step, ...] = (
         "Load the declared sources' new files and database rows; quarantine what breaks a "
         "contract (read = loaded + quarantined + duplicates skipped).",
         _load,
+    ),
+    Step(
+        "resolve",
+        "Resolve identities: link records that are one person (shared keys, devices, "
+        "probabilistic matching), cluster them and keep customer ids stable.",
+        _resolve,
+    ),
+    Step(
+        "golden",
+        "Build one golden record per customer: each field chosen by its survivorship rule, "
+        "with the source record and time it came from.",
+        _golden,
     ),
     Step(
         "table_stats",

@@ -296,7 +296,10 @@ class Engine:
         if not isinstance(rows, pa.Table):
             # Infer first, then cast: a float amount becomes the column's decimal, as it would
             # in SQL, instead of being refused by a strict Arrow constructor.
-            rows = pa.Table.from_pylist(list(rows))
+            # Every key of every row: from_pylist would keep only the first row's keys.
+            listed = list(rows)
+            names = list(dict.fromkeys(k for r in listed for k in r))
+            rows = pa.table({k: pa.array([r.get(k) for r in listed]) for k in names})
         columns = {}
         for col, dtype in zip(target.names, target.to_pyarrow().types, strict=True):
             values = rows[col] if col in rows.column_names else pa.nulls(rows.num_rows)

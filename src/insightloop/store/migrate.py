@@ -84,6 +84,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "system tables: migrations, pipeline runs, table statistics"),
     Migration(2, "canonical model v1: source-level and unified tables"),
     Migration(3, "load batches and the data-quality scorecard"),
+    Migration(4, "identity: order, contact and survey e-mails; identifier map; review queue"),
 )
 
 

@@ -24,6 +24,7 @@ from insightloop.ingest.sources.explode import explode_json
 from insightloop.ingest.sources.steps import (
     ZONE_UNKNOWN,
     cast_text,
+    json_path,
     map_values,
     origin_values,
     trimmed,
@@ -38,6 +39,8 @@ KEY_COLUMN = "_key"
 
 _TEXT = pa.string()
 _RAW_OF = {"email": "email_raw", "phone": "phone_raw"}
+# The country column that says how to read each postcode column.
+_COUNTRY_OF = {"postcode": "country", "shipping_postcode": "shipping_country"}
 
 
 def apply_mapping(source: SourceDeclaration, batch: pa.Table | pa.RecordBatch) -> pa.Table:
@@ -75,10 +78,10 @@ def apply_mapping(source: SourceDeclaration, batch: pa.Table | pa.RecordBatch) -
         origin = map_values(transform, origin_values(transform, table))
         origins[column] = origin
         kind, arg = default_step(column, str(spec.schema()[column]), transform)
-        if column == "postcode" and kind == "normalise" and arg == "postcode":
+        if column in _COUNTRY_OF and kind == "normalise" and arg == "postcode":
             country: Any = options.region
-            if "country" in source.mapping:
-                place = source.mapping["country"]
+            if _COUNTRY_OF[column] in source.mapping:
+                place = source.mapping[_COUNTRY_OF[column]]
                 country = map_values(place, origin_values(place, table))
             result = nz.normalise_postcodes(origin, country=country)
             value, reason = result.column("value"), result.column("reason")
@@ -123,7 +126,8 @@ def apply_mapping(source: SourceDeclaration, batch: pa.Table | pa.RecordBatch) -
 
 def _check_columns(source: SourceDeclaration, table: pa.Table) -> None:
     have = [c for c in table.column_names if c not in (*LOCATION_COLUMNS, KEY_COLUMN)]
-    missing = sorted({raw for t in source.mapping.values() for raw in t.raw_columns()} - set(have))
+    wanted = {raw for t in source.mapping.values() for raw in t.raw_columns()}
+    missing = sorted(c for c in wanted - set(have) if json_path(c, have) is None)
     if missing:
         raise ConfigError(
             f"sources.{source.name}.mapping: the data has no column "

@@ -7,13 +7,24 @@ in Python. Text is trimmed and an empty string counts as missing (null).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from insightloop.ingest.sources.transforms import Transform
 
-__all__ = ["CAST_REASONS", "ZONE_UNKNOWN", "cast_text", "map_values", "origin_values", "trimmed"]
+__all__ = [
+    "CAST_REASONS",
+    "ZONE_UNKNOWN",
+    "cast_text",
+    "json_path",
+    "map_values",
+    "origin_values",
+    "trimmed",
+]
 
 #: Reason code of a timestamp whose per-row ``time_zone`` is not an IANA zone name.
 ZONE_UNKNOWN = "time_zone_unknown"
@@ -70,8 +81,47 @@ def origin_values(transform: Transform, batch: pa.Table) -> pa.Array:
 
 
 def _column(batch: pa.Table, name: str) -> pa.Array:
+    if name not in batch.column_names and (path := json_path(name, batch.column_names)):
+        return _json_field(_column(batch, path[0]), path[1])
     column = batch.column(name)
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def json_path(name: str, columns: Sequence[str]) -> tuple[str, list[str]] | None:
+    """``(column, keys)`` when ``name`` is a dotted path into a JSON column of ``columns``.
+
+    Examples
+    --------
+    >>> json_path("shipping.address.city", ["shipping", "id"])
+    ('shipping', ['address', 'city'])
+    >>> json_path("city", ["shipping"]) is None
+    True
+    """
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:cut])
+        if head in columns:
+            return head, parts[cut:]
+    return None
+
+
+def _json_field(values: pa.Array, keys: list[str]) -> pa.Array:
+    """The value at ``keys`` in each JSON object of ``values`` as text (null where absent)."""
+    out: list[str | None] = []
+    for text in values.cast(_TEXT).to_pylist():
+        node: Any = None
+        if text:
+            try:
+                node = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                node = None
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is None or isinstance(node, str):
+            out.append(node)
+        else:
+            out.append(orjson.dumps(node).decode() if isinstance(node, dict | list) else str(node))
+    return pa.array(out, _TEXT)
 
 
 def _split(values: pa.Array, sep: str, part: int) -> pa.Array:

@@ -65,6 +65,11 @@ _BY_NAME: dict[str, Normaliser] = {
     "street": "street",
     "postcode": "postcode",
     "birth_date": "birth_date",
+    "shipping_name": "none",
+    "shipping_street": "street",
+    "shipping_postcode": "postcode",
+    "shipping_city": "city",
+    "shipping_country": "country",
 }
 _BY_TYPE: dict[str, Step] = {
     "int64": ("cast", "int"),

@@ -34,11 +34,16 @@ class TableSpec:
         return column.added_in if column.added_in is not None else self.added_in
 
     def schema(self, version: int | None = None) -> ibis.Schema:
-        """The table's schema as of migration ``version`` (default: the latest)."""
+        """The table's schema as of migration ``version`` (default: the latest).
+
+        Columns come in the order a migrated database has them: the table's own columns, then
+        those of each later migration (which appends them), in declaration order.
+        """
+        ordered = sorted(self.columns, key=self.column_version)
         return ibis.schema(
             {
                 c.name: c.dtype
-                for c in self.columns
+                for c in ordered
                 if version is None or self.column_version(c) <= version
             }
         )

@@ -1,0 +1,157 @@
+"""The prepared inputs of a model: checked, conformed, junk values removed, sampled, hashed.
+
+Examples
+--------
+>>> import pyarrow as pa
+>>> t = pa.table({"unique_id": ["1", "2", "3"], "phone": ["000", "000", "123"]})
+>>> cleaned, report = drop_junk({"records": t}, max_records=1)
+>>> cleaned["records"]["phone"].to_pylist(), report["phone"]["records"]
+([None, None, '123'], 2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from insightloop.identity.splink_prepare import roles_of
+from insightloop.identity.splink_settings import MatchError
+
+__all__ = [
+    "conform",
+    "drop_junk",
+    "drop_known_junk",
+    "hash_tables",
+    "inputs_of",
+    "merged_roles",
+    "null_where",
+    "sample_records",
+    "usable_columns",
+]
+
+_JUNK_COLUMNS = {"email": ("email", "email_local"), "phone": ("phone",)}
+
+
+def inputs_of(records: pa.Table | Mapping[str, pa.Table]) -> tuple[dict[str, pa.Table], bool]:
+    """Name -> prepared table, all with the same columns, and whether they are to be linked."""
+    inputs = {"records": records} if isinstance(records, pa.Table) else dict(records)
+    if not inputs or any(t.num_rows == 0 for t in inputs.values()):
+        raise MatchError("There are no records to match.", hint="Give at least one record.")
+    missing = [n for n, t in inputs.items() if "unique_id" not in t.column_names]
+    if missing:
+        raise MatchError(
+            f"Input(s) {', '.join(missing)} are not prepared (no unique_id column).",
+            hint="Prepare records with insightloop.identity.splink_prepare.prepare_records().",
+        )
+    link = len(inputs) > 1
+    columns = sorted({c for t in inputs.values() for c in t.column_names})
+    return {n: conform(t, columns) for n, t in inputs.items()}, link
+
+
+def conform(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """``table`` with exactly ``columns`` (missing ones null strings), schema metadata kept."""
+    arrays = [
+        table[c] if c in table.column_names else pa.nulls(table.num_rows, pa.string())
+        for c in columns
+    ]
+    return pa.table(arrays, names=list(columns)).replace_schema_metadata(table.schema.metadata)
+
+
+def merged_roles(inputs: Mapping[str, pa.Table]) -> dict[str, list[str]]:
+    """The roles the inputs were prepared from, merged (for the model's description)."""
+    merged: dict[str, list[str]] = {}
+    for table in inputs.values():
+        for role, cols in roles_of(table).items():
+            merged.setdefault(role, [])
+            merged[role] += [c for c in cols if c not in merged[role]]
+    return merged
+
+
+def drop_junk(
+    inputs: Mapping[str, pa.Table], max_records: int
+) -> tuple[dict[str, pa.Table], dict[str, Any]]:
+    """Null e-mails and phones held by more than ``max_records`` records (reported by count;
+    the values are kept only as SHA-256 hashes, to recognise them in later batches)."""
+    report: dict[str, Any] = {}
+    out = dict(inputs)
+    for column, dependants in _JUNK_COLUMNS.items():
+        if not all(column in t.column_names for t in out.values()):
+            continue
+        # value_counts counts nulls as a value; drop_null first is slow on chunked strings.
+        counts = pc.value_counts(pa.chunked_array([t[column] for t in out.values()]))
+        frequent = pc.and_(
+            pc.greater(counts.field("counts"), max_records), pc.is_valid(counts.field("values"))
+        )
+        junk = counts.field("values").filter(frequent)
+        if len(junk) == 0:
+            continue
+        hashes = sorted(hashlib.sha256(v.encode()).hexdigest() for v in junk.to_pylist())
+        records = int(pc.sum(counts.field("counts").filter(frequent)).as_py())
+        report[column] = {"values": len(junk), "records": records, "hashes": hashes}
+        out = {name: null_where(t, column, dependants, junk) for name, t in out.items()}
+    return out, report
+
+
+def null_where(table: pa.Table, column: str, dependants: Sequence[str], junk: pa.Array) -> pa.Table:
+    """``table`` with ``dependants`` nulled where ``column`` holds one of ``junk``."""
+    is_junk = pc.fill_null(pc.is_in(table[column], value_set=junk), False)
+    for dependant in dependants:
+        if dependant in table.column_names:
+            index = table.schema.get_field_index(dependant)
+            nulled = pc.if_else(is_junk, pa.scalar(None, pa.string()), table[dependant])
+            table = table.set_column(index, dependant, nulled)
+    return table
+
+
+def drop_known_junk(table: pa.Table, hashes: Mapping[str, set[str]]) -> pa.Table:
+    """Null the values found junk in training (known by their SHA-256) in a later batch."""
+    for column, known in hashes.items():
+        if column not in table.column_names or not known:
+            continue
+        values = pc.unique(table[column].drop_null()).to_pylist()
+        junk = [v for v in values if hashlib.sha256(v.encode()).hexdigest() in known]
+        if junk:
+            table = null_where(table, column, _JUNK_COLUMNS[column], pa.array(junk, pa.string()))
+    return table
+
+
+def sample_records(table: pa.Table, proportion: float, seed: int) -> pa.Table:
+    """A seeded random sample of about ``proportion`` of the rows."""
+    import numpy as np
+
+    keep = np.random.default_rng(seed).random(table.num_rows) < proportion
+    return table.filter(pa.array(keep))
+
+
+def usable_columns(
+    inputs: Mapping[str, pa.Table], min_fill: float
+) -> tuple[list[str], dict[str, float]]:
+    """The columns filled on at least ``min_fill`` of the records, and every column's fill."""
+    total = sum(t.num_rows for t in inputs.values())
+    fill: dict[str, float] = {}
+    for column in next(iter(inputs.values())).column_names:
+        if column == "unique_id":
+            continue
+        filled = sum(t.num_rows - t[column].null_count for t in inputs.values())
+        fill[column] = filled / total
+    usable = [c for c, v in fill.items() if v >= min_fill]
+    # An auxiliary column of the guards goes with the first name, however sparse.
+    if "first_name" in usable and "first_name_known" in fill and "first_name_known" not in usable:
+        usable.append("first_name_known")
+    return usable, fill
+
+
+def hash_tables(tables: Iterable[pa.Table]) -> str:
+    """BLAKE2 of the Arrow buffers of the prepared inputs (order-sensitive; no copy)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for table in tables:
+        for column in table.columns:
+            for chunk in column.chunks:
+                for buffer in chunk.buffers():
+                    if buffer is not None:
+                        digest.update(memoryview(buffer))
+    return digest.hexdigest()
