@@ -3,7 +3,9 @@
 Every default contract requires the entity's key and keeps it unique, turns the normalisers'
 reason columns into violations (``format``), and adds the ranges and value sets that the canonical
 model documents (amounts >= 0, NPS 0-10, CSAT 1-5, CES 1-7, campaign group treatment/control,
-consent status granted/withdrawn). References to other entities warn by default.
+consent status granted/withdrawn). References to other entities warn by default, and so do
+malformed contact details (e-mail, phone, shipping address) on orders, contacts and survey
+responses: the value is dropped, the record kept.
 
 Configuration (a dict, e.g. the ``[contracts.<entity>]`` tables of a TOML file) may add rules,
 replace a default rule by giving one with the same id (``<kind>:<columns>``), ``disable`` default
@@ -61,6 +63,31 @@ _NON_NEGATIVE = (
     "unit_cost",
     "duration_seconds",
 )
+
+#: Contact-detail codes that only warn on transactions: an order, contact or survey response
+#: whose e-mail, phone or shipping address is malformed is still a good record (the value is
+#: dropped, and the customer found by other means), unlike a customer record's.
+_CONTACT_CODES = (
+    "address_empty",
+    "country_empty",
+    "country_unknown",
+    "email_empty",
+    "email_invalid_syntax",
+    "email_missing_at",
+    "name_empty",
+    "name_no_letters",
+    "phone_empty",
+    "phone_invalid",
+    "phone_invalid_country_code",
+    "phone_local_only",
+    "phone_missing_country_code",
+    "phone_too_long",
+    "phone_too_short",
+    "phone_unparseable",
+    "postcode_empty",
+    "postcode_invalid",
+)
+_CONTACT_DETAILS_WARN = ("orders", "interactions", "feedback")
 
 _EXTRA: dict[str, tuple[Rule, ...]] = {
     "orders": (
@@ -122,7 +149,10 @@ def default_contract(entity: str) -> Contract:
     keys = _KEYS[entity]
     rules: list[Rule] = [RequiredRule(column=k) for k in keys]
     rules.append(UniqueKeyRule(columns=keys))
-    rules.append(FormatRule())
+    if entity in _CONTACT_DETAILS_WARN:
+        rules.append(FormatRule(severities=dict.fromkeys(_CONTACT_CODES, "warn")))
+    else:
+        rules.append(FormatRule())
     rules.extend(RangeRule(column=c, min=0) for c in _NON_NEGATIVE if c in columns)
     rules.extend(_EXTRA.get(entity, ()))
     return Contract(entity=entity, rules=tuple(rules))
