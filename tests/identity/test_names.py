@@ -113,3 +113,22 @@ def test_full_name_key_ignores_word_order(first: str | None, last: str | None) -
 def test_none_stays_none() -> None:
     for function in (names.fold, names.first_name_key, names.full_name_key, names.compact_names):
         assert function(pa.array([None], pa.string())).to_pylist() == [None]
+
+
+def test_a_shared_nickname_agrees_with_both_names() -> None:
+    nick, alt = names.NICKNAMES, names.NICKNAME_ALTERNATIVES
+    assert {nick["alex"], alt["alex"]} == {"alexander", "alexandra"}
+    assert {nick["sam"], alt["sam"]} == {"samuel", "samantha"}
+    assert "bill" not in alt
+
+
+def test_every_nickname_of_the_demo_company_is_known() -> None:
+    from insightloop.demo import names as demo_names
+
+    for table in (demo_names._SV_FIRST, demo_names._EN_FIRST):
+        for full, _, nick in table:
+            if not nick:
+                continue
+            key = names.canonical_first_name(nick)
+            alt = names.NICKNAME_ALTERNATIVES.get(names.compact(nick) or "", key)
+            assert names.canonical_first_name(full) in {key, alt}, (full, nick)

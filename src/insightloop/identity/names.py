@@ -45,6 +45,7 @@ __all__ = [
     "COMPOUND_SURNAMES",
     "GIVEN_NAMES",
     "NICKNAMES",
+    "NICKNAME_ALTERNATIVES",
     "canonical_first_name",
     "compact",
     "first_name_key",
@@ -165,8 +166,12 @@ _NICKNAME_GROUPS: dict[str, tuple[str, ...]] = {
     "dorothy": ("dot", "dottie", "dolly"),
     "eleanor": ("ellie", "nell", "nellie", "elinor"),
     "christina": ("tina", "kristina", "christine", "kicki", "stina"),
-    "alexandra": ("alexa", "lexi"),
-    "samantha": ("sammie",),
+    "alexandra": ("alex", "alexa", "lexi", "sasha"),
+    "samantha": ("sam", "sammie", "sammy"),
+    "olivia": ("liv", "livvy", "livia"),
+    "charlotte": ("lottie", "lotta", "lotte", "charlie"),
+    "emily": ("em", "emmy", "emmie"),
+    "jose": ("pepe",),
     "jacqueline": ("jackie",),
     "josephine": ("josie", "jo"),
     "florence": ("flo", "flossie"),
@@ -219,6 +224,14 @@ for _canonical, _variants in _NICKNAME_GROUPS.items():
         # The first group that names a variant keeps it: a key has one canonical name.
         NICKNAMES.setdefault(_variant, _canonical)
     NICKNAMES.setdefault(_canonical, _canonical)
+
+#: A nickname shared by two names (Alex: Alexander or Alexandra) has its second name here; the
+#: comparisons take either as a nickname agreement.
+NICKNAME_ALTERNATIVES: dict[str, str] = {}
+for _canonical, _variants in _NICKNAME_GROUPS.items():
+    for _variant in _variants:
+        if NICKNAMES[_variant] != _canonical:
+            NICKNAME_ALTERNATIVES.setdefault(_variant, _canonical)
 del _canonical, _variants, _variant
 
 # Common given names beyond the nickname table, folded. Two *different* names from this list are

@@ -28,7 +28,7 @@ from typing import Any
 
 from splink.internals.dialects import SplinkDialect
 
-__all__ = ["ComparisonSpec", "Level", "birth_date_typo", "comparison_specs"]
+__all__ = ["ComparisonSpec", "Level", "birth_date_typo", "comparison_specs", "nickname_sql"]
 
 _ADDRESS_COLUMNS = ("address_key", "street", "postcode", "city", "region")
 
@@ -160,7 +160,7 @@ def _spec(
 def _first_name(q: _Sql, has: Any) -> ComparisonSpec:
     levels = [Level("exact", q.eq("first_name"), tf_column="first_name")]
     if has("first_name_key"):
-        levels.append(Level("nickname", q.eq("first_name_key")))
+        levels.append(Level("nickname", nickname_sql(has("first_name_alt"))))
     if has("last_name"):
         levels.append(Level("swapped", _swapped(q)))
     levels += [Level("typo", q.edits("first_name", 1)), Level("similar", q.sim("first_name", 0.88))]
@@ -170,9 +170,22 @@ def _first_name(q: _Sql, has: Any) -> ComparisonSpec:
         crossed = f"{q.cross('first_name', 'last_name')} OR {q.cross('last_name', 'first_name')}"
         levels.append(Level("crossed", crossed))
     columns: tuple[str, ...] = ("first_name", "first_name_key", "last_name")
+    if has("first_name_alt"):
+        columns += ("first_name_alt",)
     if has("first_name_known"):
         columns += ("first_name_known",)
     return _spec("first_name", q.null("first_name"), levels, columns)
+
+
+def nickname_sql(alternatives: bool) -> str:
+    """The same name through the nickname table, either way for a shared nickname."""
+    same = "first_name_key_l = first_name_key_r"
+    if alternatives:
+        same = (
+            f"({same} OR first_name_alt_l = first_name_key_r "
+            "OR first_name_key_l = first_name_alt_r)"
+        )
+    return same
 
 
 def _swapped(q: _Sql) -> str:

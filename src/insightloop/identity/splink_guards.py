@@ -44,7 +44,7 @@ from collections.abc import Sequence
 
 from splink.internals.dialects import SplinkDialect
 
-from insightloop.identity.splink_comparisons import ComparisonSpec, birth_date_typo
+from insightloop.identity.splink_comparisons import ComparisonSpec, birth_date_typo, nickname_sql
 
 __all__ = ["GUARDS", "evidence_sql", "guard_sql", "scored_pairs_sql"]
 
@@ -102,7 +102,7 @@ def guard_sql(specs: Sequence[ComparisonSpec], dialect: str, *, strict: bool = F
     if has_first:
         same = ["first_name_l = first_name_r"]
         if has_key:
-            same.append("first_name_key_l = first_name_key_r")
+            same.append(nickname_sql("first_name_alt" in by_name["first_name"].columns))
         same += [
             "(length(first_name_l) = 1 AND first_name_l = substr(first_name_r, 1, 1))",
             "(length(first_name_r) = 1 AND first_name_r = substr(first_name_l, 1, 1))",

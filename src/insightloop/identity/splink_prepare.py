@@ -10,6 +10,7 @@ column             derived from
 unique_id          the id column
 first_name         first_name (or the given name split from full_name), folded, no separators
 first_name_key     first_name through the nickname table (Bill -> william)
+first_name_alt     the other name of a shared nickname (Alex -> alexandra), else the key
 first_name_known   ``y`` when first_name is a common given name (for the household guards)
 last_name          last_name (or the family name split from full_name), folded, no separators
 full_name_key      first and last name words, sorted (catches swapped given/family names)
@@ -202,6 +203,13 @@ def _add_names(
     out["first_name"] = first_c
     out["first_name_key"] = names.map_distinct(
         first_c, lambda v: None if v is None else names.NICKNAMES.get(v, v)
+    )
+    # The second name of a shared nickname (Alex: Alexandra), else the key itself.
+    out["first_name_alt"] = names.map_distinct(
+        first_c,
+        lambda v: (
+            None if v is None else names.NICKNAME_ALTERNATIVES.get(v, names.NICKNAMES.get(v, v))
+        ),
     )
     # Whether the first name is a known given name (see names.GIVEN_NAMES), for the guards.
     out["first_name_known"] = names.map_distinct(
