@@ -42,7 +42,12 @@ def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> No
     rows = {t["name"]: t["rows"] for t in body["tables"]}
     assert rows["orders"] == 2
     assert body["last_run"]["status"] == "succeeded"
-    assert [s["step"] for s in body["last_run"]["step_records"]] == ["load", "resolve", "golden", "table_stats"]
+    assert [s["step"] for s in body["last_run"]["step_records"]] == [
+        "load",
+        "resolve",
+        "golden",
+        "table_stats",
+    ]
 
 
 def test_runs_api_is_paginated_by_limit(client: TestClient) -> None:

@@ -27,6 +27,14 @@ def _records(engine: Engine, *records: dict[str, Any], customer: str = "C1") -> 
         for r in records
     ])  # fmt: skip
     insert(engine, "src_customers", [{"is_current": True, **r} for r in records])
+    # As identity resolution leaves it: every e-mail and phone identifies its customer.
+    contacts = {(t, r[t]) for r in records for t in ("email", "phone") if r.get(t)}
+    mapped = engine.table("identifier_map")
+    known = {(r["id_type"], r["id_value"]) for r in engine.records(mapped)}
+    insert(engine, "identifier_map", [
+        {"id_type": t, "id_value": v, "customer_id": customer, "records": 1, "rule": "only"}
+        for t, v in sorted(contacts - known)
+    ])  # fmt: skip
 
 
 def _golden(engine: Engine, config: Any = CONFIG) -> dict[str, dict[str, Any]]:
@@ -236,6 +244,7 @@ def test_orders_fill_what_the_reference_records_lack(duckdb_workspace: Workspace
                       "updated_at": datetime(2020, 1, 1)})  # fmt: skip
     insert(engine, "identifier_map", [
         {"id_type": "customer_key", "id_value": "K1", "customer_id": "C1", "records": 1},
+        {"id_type": "email", "id_value": "eva@x.se", "customer_id": "C1", "records": 1},
     ])  # fmt: skip
     insert(engine, "orders", [
         {"_source": "shop", "order_id": "S1", "source_customer_key": "K1",
@@ -247,6 +256,21 @@ def test_orders_fill_what_the_reference_records_lack(duckdb_workspace: Workspace
     assert row["provenance"]["first_name"]["rule"] == "most_frequent"
     # Only a customer without any reference name takes the shipping name.
     assert row["last_name"] is None
+
+
+def test_contacts_that_identify_nobody_never_become_golden(duckdb_workspace: Workspace) -> None:
+    engine = duckdb_workspace.engine
+    _records(engine, {"_source": "crm", "source_key": "K1", "email": "eva@x.se",
+                      "updated_at": datetime(2020, 1, 1)})  # fmt: skip
+    # The till's placeholder: newer, but identity resolution found it junk (not in the map).
+    insert(engine, "customer_map", [{"source": "till", "source_key": "T1", "customer_id": "C1"}])
+    insert(engine, "src_customers", [
+        {"_source": "till", "source_key": "T1", "is_current": True, "phone": "+46700000000",
+         "email": "noemail@store.example", "updated_at": datetime(2024, 1, 1)},
+    ])  # fmt: skip
+    row = _golden(engine, identity_config({}))["C1"]
+    assert (row["email"], row["phone"]) == ("eva@x.se", None)
+    assert row["provenance"]["email"]["key"] == "K1"
 
 
 def test_provenance_is_valid_json_whatever_the_keys_hold(duckdb_workspace: Workspace) -> None:

@@ -361,6 +361,18 @@ def _engagement(path: _Path) -> dict[str, dict[str, Any]]:
                 "resolved": "resolved",
                 "notes": "notes",
                 "email": "email",
+                # Numbers as callers give them (076-242 50 78, (212) 579-8161), read with the
+                # countries of the agent's team: the English team serves the UK, Ireland and
+                # the US.
+                "phone": {
+                    "column": "phone",
+                    "region": {
+                        "split": "agent_id",
+                        "sep": "-",
+                        "part": 1,
+                        "value_map": {"SE": "SE", "EN": "GB,IE,US", "CN": "CN"},
+                    },
+                },
                 # Agents work in language teams: AGT-SE-105, AGT-EN-122, AGT-CN-105.
                 "language": {
                     "split": "agent_id",

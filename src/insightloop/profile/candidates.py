@@ -12,6 +12,9 @@ Three tiers of candidates, in the order they win:
    the splitter the loaders use; everything else stays in the engine;
 2. a guest's **e-mail identifier** (``customer_map`` source ``id:email``).
 
+E-mails and phones are candidates only when they identify someone (they are in the identifier
+map): placeholders, shared junk and values two customers hold equally never become golden.
+
 Every candidate has ``at`` (when its value was last set), ``seen`` (its version or load time, to
 break ties) and ``created`` (for the customer's first appearance).
 """
@@ -200,4 +203,18 @@ def candidates(engine: Engine, config: IdentityConfig) -> ir.Table:
     orders = _order_groups(engine, config)
     unnamed = _unnamed_orders(orders, reference)
     names = _split_names(engine, unnamed)
-    return reference.union(_orders(orders, names, unnamed)).union(_guests(engine))
+    every = reference.union(_orders(orders, names, unnamed)).union(_guests(engine))
+    return _identifying_contacts(engine, every)
+
+
+def _identifying_contacts(engine: Engine, cands: ir.Table) -> ir.Table:
+    """E-mails and phones that identify nobody are no candidates: a placeholder
+    (``noemail@store…``), a store's phone, a value shared by several families, or one that two
+    customers hold equally; identity resolution left them out of the identifier map."""
+    idm = engine.table("identifier_map")
+    for column in ("email", "phone"):
+        known = idm.filter(idm.id_type == column).select(_known=idm.id_value).distinct()
+        j = cands.left_join(known, cands[column] == known._known)
+        kept = ibis.ifelse(j._known.notnull(), j[column], ibis.null(cands[column].type()))
+        cands = j.select(*[kept.name(c) if c == column else j[c] for c in CANDIDATE_COLUMNS])
+    return cands

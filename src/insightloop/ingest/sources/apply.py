@@ -29,7 +29,7 @@ from insightloop.ingest.sources.steps import (
     origin_values,
     trimmed,
 )
-from insightloop.ingest.sources.transforms import default_step
+from insightloop.ingest.sources.transforms import default_step, phone_regions
 from insightloop.store.schema import table_spec
 
 __all__ = ["KEY_COLUMN", "apply_mapping"]
@@ -85,6 +85,14 @@ def apply_mapping(source: SourceDeclaration, batch: pa.Table | pa.RecordBatch) -
                 country = map_values(place, origin_values(place, table))
             result = nz.normalise_postcodes(origin, country=country)
             value, reason = result.column("value"), result.column("reason")
+        elif column.endswith("phone") and arg == "phone" and transform.region is not None:
+            region = transform.region
+            regions = (
+                pa.repeat(pa.scalar(region, _TEXT), table.num_rows)
+                if isinstance(region, str)
+                else map_values(region, origin_values(region, table)).cast(_TEXT)
+            )
+            value, reason = _phones_by_country(origin, regions, options.region)
         elif column == "phone" and arg == "phone" and "country" in source.mapping:
             place = source.mapping["country"]
             codes = nz.normalise_countries(map_values(place, origin_values(place, table)))
@@ -187,35 +195,41 @@ _TEXT_NORMALISERS: dict[str, Any] = {
 
 
 def _phones_by_country(
-    origin: pa.Array, codes: pa.ChunkedArray, default: str | None
+    origin: pa.Array, codes: pa.Array | pa.ChunkedArray, default: str | None
 ) -> tuple[pa.Array, pa.Array]:
-    """Phones normalised with each row's country as the default region (one call per
-    country), falling back to the source's region.
+    """Phones normalised with each row's regions (a country code, or several tried in order:
+    ``GB,IE,US``), then the source's region, one call per region.
 
-    A number the row's country cannot read is tried with the source's region as well: the
+    A number the row's regions cannot read is tried with the source's region as well: the
     office that typed it dials abroad its own way (a London agent writes a US customer's
     number as ``001 212 …``, which US conventions read as too long)."""
 
-    def phones(values: pa.Array, region: str) -> pa.Table:
-        try:
-            result = nz.normalise_phones(values, region=region or None)
-        except ConfigError:
-            return nz.normalise_phones(values, region=default)
-        if not default or region == default:
-            return result
-        failed = pc.and_(pc.is_null(result.column("value")), pc.is_valid(values))
-        if not pc.any(failed).as_py():
-            return result
-        retry = nz.normalise_phones(values, region=default)
-        better = pc.and_(failed, pc.is_valid(retry.column("value")))
-        return pa.table(
-            {
-                name: pc.if_else(better, retry.column(name), result.column(name))
-                for name in ("value", "reason")
-            }
-        )
+    def phones(values: pa.Array, regions_text: str) -> pa.Table:
+        regions = [r for r in phone_regions(regions_text) if r != default]
+        result: pa.Table | None = None
+        for region in [*regions, default]:
+            try:
+                attempt = nz.normalise_phones(values, region=region or None)
+            except ConfigError:
+                continue
+            if result is None:
+                result = attempt
+                continue
+            failed = pc.and_(pc.is_null(result.column("value")), pc.is_valid(values))
+            if not pc.any(failed).as_py():
+                break
+            better = pc.and_(failed, pc.is_valid(attempt.column("value")))
+            result = pa.table(
+                {
+                    name: pc.if_else(better, attempt.column(name), result.column(name))
+                    for name in ("value", "reason")
+                }
+            )
+        return result if result is not None else nz.normalise_phones(values, region=None)
 
-    return _by_group(origin, pc.fill_null(codes.combine_chunks(), default or ""), phones)
+    if isinstance(codes, pa.ChunkedArray):
+        codes = codes.combine_chunks()
+    return _by_group(origin, pc.fill_null(codes, default or ""), phones)
 
 
 def _timestamps_by_zone(

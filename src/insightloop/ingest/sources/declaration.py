@@ -282,6 +282,11 @@ def _mapping_problems(src: SourceDeclaration) -> list[str]:
                 f"mapping.{column}.time_zone: only timestamps take a time zone, and "
                 f"{column!r} is {dtypes[column]}; remove it, or add parse = 'timestamp'"
             )
+        if transform.region is not None and step != ("normalise", "phone"):
+            problems.append(
+                f"mapping.{column}.region: only phone numbers take a region, and {column!r} "
+                "is not read as one; remove it, or add normalise = 'phone'"
+            )
     return problems
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, get_args
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from insightloop.errors import ConfigError
@@ -136,6 +137,13 @@ class Transform(BaseModel):
         "the source's).",
     )
 
+    region: str | Transform | None = Field(
+        default=None,
+        description="Regions to read phone numbers written without a country code, instead of "
+        "the source's region: ISO 3166-1 codes tried in order ('GB,IE,US'), or a transform "
+        "giving them per row (e.g. from the agent's team); rows without one use the source's.",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
@@ -164,6 +172,10 @@ class Transform(BaseModel):
             if steps and self.parse != "timestamp":
                 raise ValueError("time_zone only applies with parse = 'timestamp'")
             _check_zones(self.time_zone)
+        if self.region is not None:
+            if steps and self.normalise != "phone":
+                raise ValueError("region only applies to phone numbers (normalise = 'phone')")
+            _check_regions(self.region)
         return self
 
     def parses_dates(self, step: Step | None = None) -> bool:
@@ -199,8 +211,9 @@ class Transform(BaseModel):
         """
         own = list(self.concat) if self.concat is not None else []
         own += [c for c in (self.column, self.split) if c is not None]
-        if isinstance(self.time_zone, Transform):
-            own += [c for c in self.time_zone.raw_columns() if c not in own]
+        for extra in (self.time_zone, self.region):
+            if isinstance(extra, Transform):
+                own += [c for c in extra.raw_columns() if c not in own]
         return own
 
     def to_toml_value(self) -> str | dict[str, Any]:
@@ -215,6 +228,41 @@ class Transform(BaseModel):
         """
         data = self.model_dump(exclude_defaults=True)
         return data["column"] if list(data) == ["column"] else data
+
+
+def phone_regions(text: str) -> list[str]:
+    """The regions of a ``region`` value, in order: ``"gb, IE"`` gives ``["GB", "IE"]``.
+
+    Examples
+    --------
+    >>> phone_regions("gb, IE")
+    ['GB', 'IE']
+    """
+    return [part.strip().upper() for part in text.split(",") if part.strip()]
+
+
+def _check_regions(region: str | Transform) -> None:
+    """Raise ``ValueError`` for a region that is not a country code phones know, or a per-row
+    region transform that converts its values."""
+    if isinstance(region, Transform):
+        if region.cast or region.parse or region.normalise or region.region is not None:
+            raise ValueError(
+                "a per-row region takes column, constant, concat or split and value_map, "
+                "not cast, parse, normalise or region"
+            )
+        texts = [region.constant, region.default, *(region.value_map or {}).values()]
+    else:
+        texts = [region]
+    known = phonenumbers.SUPPORTED_REGIONS
+    for text in texts:
+        if text is None:
+            continue
+        codes = phone_regions(str(text))
+        bad = [code for code in codes if code not in known]
+        if bad or not codes:
+            raise ValueError(
+                f"region {text!r}: give ISO 3166-1 alpha-2 codes such as 'SE' or 'GB,IE,US'"
+            )
 
 
 def _check_zones(zone: str | Transform) -> None:
