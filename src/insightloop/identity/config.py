@@ -3,7 +3,7 @@
 Everything has a default that suits most companies; a workspace changes only what differs::
 
     [identity]
-    link_threshold = 0.99          # match probability at which two records are one person
+    link_threshold = 0.95          # match probability at which two records are one person
     review_threshold = 0.80        # pairs from here up to the link threshold wait for review
     blocklist = ["noemail@store.example"]
 
@@ -51,7 +51,7 @@ class IdentityConfig(BaseModel):
         description="Per source, the identifier type of its customer key (default: the key of "
         "a customer record, 'customer_key').",
     )
-    link_threshold: float = Field(0.99, gt=0, le=1)
+    link_threshold: float = Field(0.95, gt=0, le=1)
     review_threshold: float = Field(0.80, gt=0, le=1)
     limits: dict[str, int] = Field(default_factory=dict)
     blocklist: list[str] = Field(default_factory=list)

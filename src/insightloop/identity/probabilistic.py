@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from insightloop.identity.config import IdentityConfig
+from insightloop.identity.consistency import consistent_links
 from insightloop.identity.resolve import ProbabilisticLinks
 from insightloop.identity.splink_model import MatchModel
 from insightloop.identity.splink_prepare import prepare_records
@@ -92,12 +93,26 @@ def find_links(engine: Engine, records: pa.Table, config: IdentityConfig) -> Pro
         scored = model.predict()
         report = model.report
     decision = scored["decision"]
-    links = _pairs(scored.filter(pc.equal(decision, "link")))
-    review = _pairs(scored.filter(pc.equal(decision, "review")))
+    linked = scored.filter(pc.equal(decision, "link")).to_pandas()
+    fields = [c for c in ("record_id", "birth_date", "email", "phone") if c in table.column_names]
+    kept, withdrawn, checked = consistent_links(linked, table.select(fields).to_pandas())
+    withdrawn = withdrawn.assign(
+        evidence=withdrawn["evidence"].str.replace(
+            '"guard": null', '"guard": "cluster conflict"', regex=False
+        )
+    )
+    links = _pairs(pa.Table.from_pandas(kept, preserve_index=False))
+    review = pa.concat_tables(
+        [
+            _pairs(scored.filter(pc.equal(decision, "review"))),
+            _pairs(pa.Table.from_pandas(withdrawn, preserve_index=False)),
+        ]
+    )
     summary = {
         "records": table.num_rows,
         "blocking": report.get("blocking"),
         "comparisons": report.get("comparisons"),
         "guarded_pairs": int(pc.sum(pc.equal(decision, "guarded")).as_py() or 0),
+        "consistency": checked.to_dict(),
     }
     return ProbabilisticLinks(links, review, summary)
