@@ -3,7 +3,9 @@
 A **person record** is anything that stands for one person in one system:
 
 - a customer reference record (``src_customers``, current version): source = the source's name;
-- a web-shop account or Segment ``userId`` (``id:user_id``), described by its most recent order;
+- a web-shop account or Segment ``userId`` (``id:user_id``), described by its most recent order
+  and, for what the order does not say, the traits of its latest ``identify`` call (Segment's
+  reserved ``email``, ``firstName``, ``lastName``, ``name``, ``phone``, ``birthday``);
 - a device or browser (``id:anonymous_id``) from the events;
 - a guest who only ever gave an e-mail with an order (``id:email``).
 
@@ -13,8 +15,12 @@ Each record carries identifiers (``customer_key``, ``loyalty_number``, ``user_id
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -130,11 +136,91 @@ def _split_names(records: pa.Table) -> pa.Table:
     return records.set_column(records.schema.get_field_index("last_name"), "last_name", last)
 
 
+def _trait(traits: dict[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = traits.get(name)
+        if isinstance(value, str | int) and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def _identify_traits(engine: Engine) -> pa.Table:
+    """``user_id`` with the person traits of its latest ``identify`` call, normalised."""
+    e = engine.table("events")
+    calls = e.filter(
+        (e.type == "identify") & e.user_id.notnull() & (e.user_id != "") & e.traits.notnull()
+    )
+    latest = calls.mutate(
+        _rank=ibis.row_number().over(
+            group_by=calls.user_id, order_by=[ibis.desc(calls.timestamp), ibis.desc(calls.traits)]
+        )
+    )
+    latest = latest.filter(latest._rank == 0).select("user_id", "traits", "timestamp")
+    rows = engine.to_pyarrow(latest)
+    parsed: dict[str, list[Any]] = {k: [] for k in ("email", "first", "last", "name", "phone")}
+    dates: list[str | None] = []
+    for text in rows["traits"].to_pylist():
+        try:
+            traits = json.loads(text) if text else {}
+        except ValueError:
+            traits = {}
+        traits = traits if isinstance(traits, dict) else {}
+        parsed["email"].append(_trait(traits, "email"))
+        parsed["first"].append(_trait(traits, "firstName", "first_name"))
+        parsed["last"].append(_trait(traits, "lastName", "last_name"))
+        parsed["name"].append(_trait(traits, "name"))
+        parsed["phone"].append(_trait(traits, "phone"))
+        dates.append(_trait(traits, "birthday"))
+    text = pa.string()
+    return pa.table(
+        {
+            "record_key": rows["user_id"].cast(text),
+            "first_name": nz.normalise_names(pa.array(parsed["first"], text), part="given")
+            .column("value")
+            .cast(text),
+            "last_name": nz.normalise_names(pa.array(parsed["last"], text), part="family")
+            .column("value")
+            .cast(text),
+            "name_raw": pa.array(parsed["name"], text),
+            "email": nz.normalise_emails(pa.array(parsed["email"], text)).column("value"),
+            "phone": nz.normalise_phones(pa.array(parsed["phone"], text)).column("value"),
+            "birth_date": nz.normalise_birth_dates(pa.array(dates, text)).column("value"),
+            "updated_at": rows["timestamp"],
+        }
+    )
+
+
+def _with_traits(records: pa.Table, traits: pa.Table) -> pa.Table:
+    """Accounts' missing fields filled from their traits; accounts only the events know added."""
+    if not traits.num_rows:
+        return records
+    frame = records.to_pandas()
+    extra = traits.to_pandas().set_index("record_key")
+    is_account = frame["record_source"] == ACCOUNT
+    keys = frame.loc[is_account, "record_key"]
+    for column in ("first_name", "last_name", "name_raw", "email", "phone", "birth_date"):
+        filler = keys.map(extra[column])
+        frame.loc[is_account, column] = frame.loc[is_account, column].where(
+            frame.loc[is_account, column].notna(), filler
+        )
+    known = set(keys)
+    fresh = extra[~extra.index.isin(known)].reset_index()
+    fresh = fresh.assign(record_source=ACCOUNT)
+    out = (
+        frame
+        if fresh.empty
+        else pd.concat([frame, fresh[frame.columns.intersection(fresh.columns)]])
+    )
+    out = out.reindex(columns=list(RECORD_COLUMNS))
+    return pa.Table.from_pandas(out, schema=records.schema, preserve_index=False)
+
+
 def person_records(engine: Engine, config: IdentityConfig) -> pa.Table:
     """Every customer record, account and guest with the fields that matching compares."""
     parts = [_customer_records(engine), _order_records(engine, config)]
     table = parts[0].union(parts[1])
     records = engine.to_pyarrow(table.select(*RECORD_COLUMNS))
+    records = _with_traits(records, _identify_traits(engine))
     return _split_names(records)
 
 

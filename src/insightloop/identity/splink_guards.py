@@ -30,7 +30,10 @@ guards:
   show this (a mistyped or replaced field, as in the FEBRL benchmarks); a household's members
   differ in both. The price is that twins, or a parent and child of the same first name, whose
   records carry no e-mail or phone of their own are not kept apart by a guard;
-  ``MatchSettings(strict_guards=True)`` removes this excuse for data where they are common.
+  ``MatchSettings(strict_guards=True)`` removes this excuse for data where they are common;
+* for first names, two exact agreements among birth date, e-mail and phone, none of them
+  differing (a mistyped "Miike" with Michael's birth date and phone): this one holds in strict
+  mode too.
 
 The evidence is a JSON object naming each comparison's level and the guard, built in SQL so that
 millions of pairs cost no Python work::
@@ -92,6 +95,17 @@ def guard_sql(specs: Sequence[ComparisonSpec], dialect: str, *, strict: bool = F
     uncontradicted = f" AND NOT ({' OR '.join(contact)})" if contact else ""
     if not strict and has_dob:
         excuse_first.append(f"(birth_date_l = birth_date_r{uncontradicted})")
+    # Two exact agreements of what is one person's own (birth date, e-mail, phone), nothing of
+    # it differing: a mistyped first name (Miike, Billl), even where households are common.
+    exact = ["birth_date_l = birth_date_r"] if has_dob else []
+    exact += [
+        cond
+        for name in ("email", "phone")
+        if name in by_name and (cond := _gamma_in(by_name[name], ["exact"])) is not None
+    ]
+    pairs = [f"({a} AND {b})" for i, a in enumerate(exact) for b in exact[i + 1 :]]
+    if pairs:
+        excuse_first.append(f"(({' OR '.join(pairs)}){uncontradicted})")
     if not strict and has_first:
         same_name = "first_name_l = first_name_r"
         if "last_name" in by_name["first_name"].columns:
