@@ -11,6 +11,7 @@ __all__ = [
     "ConfigError",
     "DemoError",
     "EngineError",
+    "IdentityDecisionError",
     "InsightloopError",
     "MigrationError",
     "PipelineError",
@@ -72,6 +73,12 @@ class PipelineError(InsightloopError):
     """A pipeline step is unknown, or failed."""
 
     code = "pipeline_error"
+
+
+class IdentityDecisionError(InsightloopError):
+    """A manual identity decision (merge, unmerge, accept, reject) cannot be taken as asked."""
+
+    code = "invalid_decision"
 
 
 class DemoError(InsightloopError):

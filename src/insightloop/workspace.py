@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,21 @@ import tomli_w
 
 from insightloop.config import Settings, load_settings, render_config_file
 from insightloop.errors import WorkspaceError
-from insightloop.identity.config import identity_config
+from insightloop.identity.config import IdentityConfig, identity_config
+from insightloop.identity.decisions import Decision
+from insightloop.identity.incremental import model_link_finder
+from insightloop.identity.manual import (
+    DecisionResult,
+    RecordRef,
+    ReviewPair,
+    decide_review,
+    decision_list,
+    merge_customers,
+    merge_history,
+    review_queue,
+    unmerge_records,
+)
+from insightloop.identity.resolve import ResolveReport, resolve_identities
 from insightloop.ingest.load import LoadReport, load_sources, retry_quarantine
 from insightloop.ingest.sources import SourceDeclaration, parse_sources
 from insightloop.pipeline import (
@@ -37,7 +52,8 @@ from insightloop.pipeline import (
     recent_runs,
     run_pipeline,
 )
-from insightloop.profile import ProfileReader
+from insightloop.pipeline.records import now_utc
+from insightloop.profile import ProfileReader, build_golden_records
 from insightloop.quality import count_rows_expr
 from insightloop.store import (
     CANONICAL_MODEL,
@@ -280,3 +296,98 @@ class Workspace:
             tables=tuple(TableStatus(s.name, s.layer, s.owner, counts[s.name]) for s in specs),
             last_run=last_run(self.engine),
         )
+
+    # -- identity decisions -----------------------------------------------------------------
+
+    def merge_customers(
+        self, customer_ids: Sequence[str], *, reason: str, actor: str | None = None
+    ) -> DecisionResult:
+        """Merge customers into one for good (every later run keeps them together); the
+        golden records are rebuilt. See docs/identity.md, "Manual decisions"."""
+        return self._decided(
+            lambda config, run_id, who: merge_customers(
+                self.engine, config, customer_ids, reason=reason, actor=who, run_id=run_id
+            ),
+            actor,
+        )
+
+    def unmerge_records(
+        self,
+        customer_id: str,
+        records: Sequence[RecordRef],
+        *,
+        reason: str,
+        actor: str | None = None,
+    ) -> DecisionResult:
+        """Take records (``"source:key"``, ``"source|key"`` or pairs) out of a customer for
+        good: they become a customer of their own, with a new id; golden records are rebuilt."""
+        return self._decided(
+            lambda config, run_id, who: unmerge_records(
+                self.engine, config, customer_id, records, reason=reason, actor=who, run_id=run_id
+            ),
+            actor,
+        )
+
+    def review_queue(self, status: str = "open", limit: int | None = 50) -> list[ReviewPair]:
+        """Borderline pairs awaiting a decision (or ``accepted``, ``rejected``, ``all``),
+        highest match probability first."""
+        return review_queue(self.engine, status, limit)
+
+    def decide_review(
+        self,
+        review_id: str,
+        accept: bool,
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> DecisionResult:
+        """Accept (one person) or reject (never one person) a review pair; deciding it the other
+        way later revokes the earlier decision. Golden records are rebuilt."""
+        return self._decided(
+            lambda config, run_id, who: decide_review(
+                self.engine, config, review_id, accept, actor=who, reason=reason, run_id=run_id
+            ),
+            actor,
+        )
+
+    def identity_decisions(self) -> list[Decision]:
+        """Every manual identity decision, also the revoked ones, oldest first."""
+        return decision_list(self.engine)
+
+    def merge_log(self, limit: int | None = 50) -> list[dict[str, Any]]:
+        """Merges and splits of customers, by runs and by hand, newest first."""
+        return merge_history(self.engine, limit)
+
+    def rebuild_identities(self, *, retrain: bool = False) -> ResolveReport:
+        """Resolve every record again from scratch: every pair scored with the saved model (the
+        clusters incremental runs gave), or with ``retrain`` a new model trained on all records;
+        golden records are rebuilt. Manual decisions hold as in every run."""
+        config = identity_config(self.settings.identity)
+        run_id = new_run_id()
+        finder = model_link_finder(
+            self.layout.models_dir / "identity", mode="retrain" if retrain else "rescore"
+        )
+        report = resolve_identities(
+            self.engine, config, run_id=run_id, now=now_utc(), find_links=finder
+        )
+        build_golden_records(self.engine, config, run_id=run_id)
+        return report
+
+    def _decided(
+        self,
+        decide: Callable[[IdentityConfig, str, str], DecisionResult],
+        actor: str | None,
+    ) -> DecisionResult:
+        config = identity_config(self.settings.identity)
+        run_id = new_run_id()
+        result = decide(config, run_id, actor or _os_user())
+        build_golden_records(self.engine, config, run_id=run_id)
+        return result
+
+
+def _os_user() -> str:
+    """The actor of a decision when none is given: the operating-system user."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        return "unknown"

@@ -138,3 +138,19 @@ def test_the_openapi_document_has_stable_operation_ids(client: TestClient) -> No
     spec = client.get("/openapi.json").json()
     ops = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
     assert {"get_status", "list_runs", "health"} <= ops
+
+
+def test_request_errors_get_client_statuses() -> None:
+    from insightloop.api.errors import _status_for
+    from insightloop.identity.manual import AlreadyDecidedError, UnknownCustomerError
+    from insightloop.profile import (
+        AmbiguousIdentifierError,
+        ProfileNotFoundError,
+        ProfileQueryError,
+    )
+
+    assert _status_for(ProfileNotFoundError("No customer has that identifier.")) == 404
+    assert _status_for(AmbiguousIdentifierError("Two customers hold it.")) == 409
+    assert _status_for(ProfileQueryError("Unknown kind.")) == 400
+    assert _status_for(UnknownCustomerError("No such customer.")) == 404
+    assert _status_for(AlreadyDecidedError("Already decided.")) == 409

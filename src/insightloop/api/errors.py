@@ -45,7 +45,20 @@ def error_body(code: str, message: str, hint: str | None = None, **extra: Any) -
     return {"code": code, "message": message, "hint": hint, **extra}
 
 
+#: Errors of a request rather than of the server, by their code (profile look-ups, identity
+#: decisions): what was asked for does not exist, conflicts with what is, or is malformed.
+_STATUS_BY_CODE = {
+    "not_found": 404,
+    "conflict": 409,
+    "ambiguous_identifier": 409,
+    "invalid_request": 400,
+    "invalid_decision": 400,
+}
+
+
 def _status_for(exc: InsightloopError) -> int:
+    if exc.code in _STATUS_BY_CODE:
+        return _STATUS_BY_CODE[exc.code]
     if isinstance(exc, WorkspaceError | ConfigError | MigrationError):
         return 503  # the server is up but its workspace cannot be used right now
     if isinstance(exc, PipelineError):

@@ -13,6 +13,7 @@ from insightloop.cli import (
     demo_cmds,
     match_cmd,
     profile_cmds,
+    identity_cmds,
 )
 from insightloop.cli.app import app
 
@@ -29,6 +30,7 @@ _COMMAND_MODULES = (
     demo_cmds,
     match_cmd,
     profile_cmds,
+    identity_cmds,
     serve_cmd,
 )
 

@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 
 from insightloop.identity.config import IdentityConfig
 from insightloop.store import Engine
+from insightloop.store.text import trim
 
 __all__ = ["IDENTIFIER_MAP", "TRANSACTION_TABLES", "key_type_expr", "with_customer"]
 
@@ -47,7 +48,7 @@ def key_type_expr(table: ir.Table, config: IdentityConfig) -> ir.StringValue:
 
 
 def _key_value(column: str, table: ir.Table) -> ir.StringValue:
-    value = table[column].cast("string").strip()
+    value = trim(table[column].cast("string"))
     if column in ("source_customer_key",):
         return ibis.ifelse(value.contains("@"), value.lower(), value)
     return value

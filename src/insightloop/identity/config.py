@@ -5,6 +5,7 @@ Everything has a default that suits most companies; a workspace changes only wha
     [identity]
     link_threshold = 0.95          # match probability at which two records are one person
     review_threshold = 0.80        # pairs from here up to the link threshold wait for review
+    incremental = true             # match only new and changed records with the saved model
     blocklist = ["noemail@store.example"]
 
     [identity.customer_keys]       # what a source's customer key is, when it is not a record key
@@ -53,6 +54,12 @@ class IdentityConfig(BaseModel):
     )
     link_threshold: float = Field(0.95, gt=0, le=1)
     review_threshold: float = Field(0.80, gt=0, le=1)
+    incremental: bool = Field(
+        True,
+        description="Match only new and changed records against the others with the saved "
+        "model (a full match when there is none, or when the records are mostly new).",
+    )
+    incremental_max_share: float = Field(0.2, gt=0, le=1)
     limits: dict[str, int] = Field(default_factory=dict)
     blocklist: list[str] = Field(default_factory=list)
     source_priority: list[str] = Field(

@@ -9,6 +9,9 @@ that no household guard vetoes become links, pairs in the review band go to the 
 
 from __future__ import annotations
 
+from typing import Any
+
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -20,7 +23,7 @@ from insightloop.identity.splink_prepare import prepare_records
 from insightloop.identity.splink_settings import MatchSettings
 from insightloop.store import Engine
 
-__all__ = ["ROLES", "find_links"]
+__all__ = ["ROLES", "decide", "find_links", "match_settings", "record_table"]
 
 #: Which column of a person record plays which role in matching.
 ROLES = {
@@ -61,39 +64,37 @@ def _pairs(table: pa.Table) -> pa.Table:
     )
 
 
-def find_links(engine: Engine, records: pa.Table, config: IdentityConfig) -> ProbabilisticLinks:
-    """Train the automatic model on ``records`` and return its links and review pairs."""
+def record_table(records: pa.Table) -> pa.Table:
+    """Person records with a ``record_id`` (``source|key``), those with something to match on."""
     ids = pc.binary_join_element_wise(records["record_source"], records["record_key"], _SEP)
     table = records.append_column("record_id", ids)
     usable = pc.or_(
         pc.or_(pc.is_valid(table["last_name"]), pc.is_valid(table["email"])),
         pc.is_valid(table["phone"]),
     )
-    table = table.filter(usable)
-    settings = MatchSettings(
+    return table.filter(usable)
+
+
+def match_settings(config: IdentityConfig) -> MatchSettings:
+    """The automatic model's settings in a workspace: the configured thresholds, strict
+    household guards."""
+    return MatchSettings(
         link_threshold=config.link_threshold,
         review_threshold=config.review_threshold,
         junk_value_max_records=_MODEL_JUNK_LIMIT,
         strict_guards=True,
     )
-    if table.num_rows < 2:
-        empty = _pairs(
-            pa.table(
-                {
-                    "left_id": pa.array([], pa.string()),
-                    "right_id": pa.array([], pa.string()),
-                    "match_probability": pa.array([], pa.float64()),
-                    "evidence": pa.array([], pa.string()),
-                }
-            )
+
+
+def decide(scored: pd.DataFrame, table: pa.Table, summary: dict[str, Any]) -> ProbabilisticLinks:
+    """Links and review pairs from scored pairs, after the cluster check."""
+    if scored.empty:
+        scored = pd.DataFrame(
+            {c: pd.Series(dtype="object") for c in ("left_id", "right_id", "evidence", "decision")}
+        ).assign(
+            match_probability=pd.Series(dtype="float64"), match_weight=pd.Series(dtype="float64")
         )
-        return ProbabilisticLinks(empty, empty, {"records": table.num_rows})
-    prepared = prepare_records(table, ROLES, id_column="record_id")
-    with MatchModel.train(prepared, settings=settings, engine=engine) as model:
-        scored = model.predict()
-        report = model.report
-    decision = scored["decision"]
-    linked = scored.filter(pc.equal(decision, "link")).to_pandas()
+    linked = scored[scored["decision"] == "link"]
     fields = [c for c in ("record_id", "birth_date", "email", "phone") if c in table.column_names]
     kept, withdrawn, checked = consistent_links(linked, table.select(fields).to_pandas())
     withdrawn = withdrawn.assign(
@@ -101,18 +102,37 @@ def find_links(engine: Engine, records: pa.Table, config: IdentityConfig) -> Pro
             '"guard": null', '"guard": "cluster conflict"', regex=False
         )
     )
-    links = _pairs(pa.Table.from_pandas(kept, preserve_index=False))
-    review = pa.concat_tables(
-        [
-            _pairs(scored.filter(pc.equal(decision, "review"))),
-            _pairs(pa.Table.from_pandas(withdrawn, preserve_index=False)),
-        ]
-    )
+    review = pd.concat([scored[scored["decision"] == "review"], withdrawn], ignore_index=True)
+    summary = {
+        **summary,
+        "guarded_pairs": int((scored["decision"] == "guarded").sum()),
+        "consistency": checked.to_dict(),
+    }
+    return ProbabilisticLinks(_frame_pairs(kept), _frame_pairs(review), summary)
+
+
+def _frame_pairs(frame: pd.DataFrame) -> pa.Table:
+    columns = {
+        "left_id": pa.array(frame["left_id"].astype(object), pa.string()),
+        "right_id": pa.array(frame["right_id"].astype(object), pa.string()),
+        "match_probability": pa.array(frame["match_probability"].astype(float), pa.float64()),
+        "evidence": pa.array(frame["evidence"].astype(object), pa.string()),
+    }
+    return _pairs(pa.table(columns))
+
+
+def find_links(engine: Engine, records: pa.Table, config: IdentityConfig) -> ProbabilisticLinks:
+    """Train the automatic model on ``records`` and return its links and review pairs."""
+    table = record_table(records)
+    if table.num_rows < 2:
+        return decide(pd.DataFrame(), table, {"records": table.num_rows})
+    prepared = prepare_records(table, ROLES, id_column="record_id")
+    with MatchModel.train(prepared, settings=match_settings(config), engine=engine) as model:
+        scored = model.predict().to_pandas()
+        report = model.report
     summary = {
         "records": table.num_rows,
         "blocking": report.get("blocking"),
         "comparisons": report.get("comparisons"),
-        "guarded_pairs": int(pc.sum(pc.equal(decision, "guarded")).as_py() or 0),
-        "consistency": checked.to_dict(),
     }
-    return ProbabilisticLinks(links, review, summary)
+    return decide(scored, table, summary)

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from insightloop.identity.config import IdentityConfig
 from insightloop.ingest import normalise as nz
 from insightloop.store import Engine
+from insightloop.store.text import trim
 
 __all__ = [
     "ACCOUNT",
@@ -306,5 +307,5 @@ def person_identifiers(engine: Engine, config: IdentityConfig) -> ir.Table:
     union = rows[0]
     for part in rows[1:]:
         union = union.union(part)
-    union = union.filter(union.id_value.notnull() & (union.id_value.strip() != ""))
+    union = union.filter(union.id_value.notnull() & (trim(union.id_value) != ""))
     return union.distinct()

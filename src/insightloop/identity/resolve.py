@@ -6,15 +6,19 @@ One pass over the workspace (``resolve_identities``), run by the pipeline's ``re
 2. junk values and deterministic links (:mod:`insightloop.identity.stitch`);
 3. probabilistic links between records that share no reliable identifier (Splink, through
    :mod:`insightloop.identity.probabilistic`); borderline pairs go to ``identity_review``;
-4. connected components over all links, in SQL (:mod:`insightloop.identity.components`);
-5. stable ids, merges and splits (:mod:`insightloop.identity.ids`);
-6. ``customer_map``, ``identity_links``, ``identifier_map`` and ``merge_log`` written.
+4. manual decisions applied (:mod:`insightloop.identity.decisions`): must-links added,
+   cannot-links override the links that would join their sides;
+5. connected components over the links that count, in SQL
+   (:mod:`insightloop.identity.components`);
+6. stable ids, merges and splits (:mod:`insightloop.identity.ids`);
+7. ``customer_map``, ``identity_links``, ``identifier_map`` and ``merge_log`` written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +31,19 @@ import pyarrow.compute as pc
 
 from insightloop.identity.components import connected_components
 from insightloop.identity.config import IdentityConfig
+from insightloop.identity.decisions import (
+    LINK_COLUMNS,
+    SEP,
+    Decision,
+    cannot_links,
+    load_decisions,
+    manual_links,
+    mark_crossings,
+    mark_isolations,
+    node_id,
+    protected_groups,
+    typed_links,
+)
 from insightloop.identity.ids import IdAssignment, assign_ids
 from insightloop.identity.records import (
     ACCOUNT,
@@ -38,9 +55,20 @@ from insightloop.identity.records import (
 from insightloop.identity.stitch import deterministic_edges, junk_values
 from insightloop.store import Engine
 
-__all__ = ["LinkFinder", "ResolveReport", "node_id", "resolve_identities"]
+__all__ = [
+    "Clustering",
+    "LinkFinder",
+    "ResolveReport",
+    "assign_clusters",
+    "cluster_records",
+    "current_customers",
+    "node_id",
+    "rebuild_identifier_map",
+    "resolve_identities",
+    "review_id",
+    "write_customers",
+]
 
-_SEP = "|"
 _WORK = ("_id_records", "_id_identifiers", "_id_junk", "_id_devices", "_id_edges", "_id_nodes")
 
 
@@ -72,6 +100,8 @@ class ResolveReport:
     kept_customers: int
     merges: int
     splits: int
+    decisions: int
+    overridden_links: int
     identifiers_mapped: int
     seconds: float
     matching: dict[str, Any]
@@ -80,9 +110,16 @@ class ResolveReport:
         return asdict(self)
 
 
-def node_id(source: ir.StringValue, key: ir.StringValue) -> ir.StringValue:
-    """One string per record for the graph: ``source|key``."""
-    return source + _SEP + key
+def review_id(left_source: str, left_key: str, right_source: str, right_key: str) -> str:
+    """The stable id of a review pair: 12 hex digits of the SHA-1 of ``left|right``.
+
+    Examples
+    --------
+    >>> review_id("crm", "C1", "loyalty", "L9")
+    'bd62c603cb69'
+    """
+    text = SEP.join((left_source, left_key, right_source, right_key))
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
 def _materialise(engine: Engine, name: str, expr: ir.Table | pa.Table) -> ir.Table:
@@ -106,20 +143,33 @@ def _null_junk(records: pa.Table, junk: pa.Table) -> pa.Table:
     return records
 
 
-def _edges_table(det: ir.Table, prob: pa.Table) -> ir.Table:
-    left = det.select(
-        left_id=node_id(det.left_source, det.left_key),
-        right_id=node_id(det.right_source, det.right_key),
+def _links_expr(det: ir.Table, prob: pa.Table, run_id: str) -> ir.Table:
+    """Deterministic and probabilistic links, as :data:`~.decisions.LINK_COLUMNS`."""
+    links = det.select(
+        "left_source",
+        "left_key",
+        "right_source",
+        "right_key",
+        "rule",
+        score=ibis.literal(1.0),
+        evidence=ibis.null("string"),
+        run_id=ibis.literal(run_id),
     )
     if prob.num_rows:
         p = ibis.memtable(prob)
-        left = left.union(
+        links = links.union(
             p.select(
-                left_id=node_id(p.left_source, p.left_key),
-                right_id=node_id(p.right_source, p.right_key),
+                "left_source",
+                "left_key",
+                "right_source",
+                "right_key",
+                rule=ibis.literal("probabilistic"),
+                score=p.score.cast("float64"),
+                evidence=p.evidence.cast("string"),
+                run_id=ibis.literal(run_id),
             )
         )
-    return left
+    return links
 
 
 def resolve_identities(
@@ -164,26 +214,24 @@ def resolve_identities(
         .union(devices.select(node_id=node_id(ibis.literal(DEVICE), devices.anonymous_id)))
     )
     nodes = _materialise(engine, "_id_nodes", nodes.distinct())
-    comp = connected_components(
-        engine, _edges_table(det, found.links), nodes=nodes, output="_id_components"
-    )
-    clusters = engine.table(comp.table)
-    split = clusters.node_id.find(_SEP)
-    clusters = clusters.select(
-        record_source=clusters.node_id.substr(0, split),
-        record_key=clusters.node_id.substr(split + 1),
-        component=clusters.component_id,
+    decisions = load_decisions(engine)
+    clustering = cluster_records(
+        engine, _links_expr(det, found.links, run_id), nodes, decisions, run_id=run_id
     )
     tick(0.75)
-    previous = engine.table("customer_map").select(
-        "source", "source_key", "customer_id", "assigned_at"
-    )
-    assignment = assign_ids(
-        engine.to_pyarrow(clusters).to_pandas(), engine.to_pyarrow(previous).to_pandas(), now
-    )
-    mapped = _write(engine, assignment, det, found, ids, junk, run_id, now)
+    assignment = assign_clusters(engine, clustering, current_customers(engine), now)
+    with engine.transaction():
+        write_customers(engine, assignment, clustering, run_id)
+        mapped = _identifier_map(engine, ids, junk, run_id)
+        _replace(engine, "identifier_map", mapped)
+        _queue_review(engine, found.review, run_id)
+        log = assignment.log_rows(now)
+        if log:
+            engine.insert("merge_log", log)
+    links = engine.table(clustering.links)
+    overridden = int(engine.execute(links.overridden_by.notnull().sum().fill_null(0)))
     counts = {name: engine.count(name) for name in ("_id_devices", "_id_junk", "_id_edges")}
-    _drop_work(engine, [*_WORK, comp.table])
+    _drop_work(engine, [*_WORK, clustering.links, clustering.components])
     tick(1.0)
     return ResolveReport(
         records=records.num_rows,
@@ -197,23 +245,141 @@ def resolve_identities(
         kept_customers=assignment.kept_customers,
         merges=len(assignment.merges),
         splits=len(assignment.splits),
-        identifiers_mapped=mapped,
+        decisions=len(decisions),
+        overridden_links=overridden,
+        identifiers_mapped=mapped.num_rows,
         seconds=round(time.perf_counter() - started, 2),
         matching=found.summary,
     )
 
 
-def _write(
+@dataclass(frozen=True)
+class Clustering:
+    """What :func:`cluster_records` materialised.
+
+    Attributes
+    ----------
+    links
+        Table of every link: :data:`LINK_COLUMNS`, ``left_id``, ``right_id`` and
+        ``overridden_by`` (the cannot-link decision that keeps the link from counting).
+    components
+        Table ``node_id, component_id`` over the links that count.
+    isolated
+        Cannot-links whose sides a path through other records joined, so that their D side
+        was isolated.
+    """
+
+    links: str
+    components: str
+    isolated: int
+
+
+def _components(engine: Engine, links: str, nodes: ir.Table, output: str) -> str:
+    t = engine.table(links)
+    live = t.filter(t.overridden_by.isnull())
+    return connected_components(engine, live, nodes=nodes, output=output).table
+
+
+def _violated(engine: Engine, components: str, cannot: ir.Table) -> list[str]:
+    comp = engine.table(components)
+    cl = cannot.select(cl_dec=cannot.decision_id, cl_side=cannot.side, cl_node=cannot.node_id)
+    hits = comp.join(cl, comp.node_id == cl.cl_node)
+    per = hits.group_by(dec=hits.cl_dec, comp=hits.component_id).aggregate(
+        sides=hits.cl_side.nunique()
+    )
+    bad = per.filter(per.sides > 1).select("dec").distinct()
+    return sorted(r["dec"] for r in engine.records(bad))
+
+
+def cluster_records(
     engine: Engine,
-    assignment: IdAssignment,
-    det: ir.Table,
-    found: ProbabilisticLinks,
-    ids: ir.Table,
-    junk: ir.Table,
+    links: ir.Table,
+    nodes: ir.Table,
+    decisions: Sequence[Decision],
+    *,
     run_id: str,
-    now: datetime,
-) -> int:
-    """Replace the identity tables with this run's result; return identifiers mapped."""
+    prefix: str = "_id",
+) -> Clustering:
+    """Connected components of the records under the links and the active decisions.
+
+    Parameters
+    ----------
+    engine
+        The workspace engine.
+    links
+        The links found by the rules and matching (:data:`LINK_COLUMNS`); manual links are
+        added here from ``decisions``.
+    nodes
+        Every record (``node_id``), also those without links.
+    decisions
+        The active decisions.
+    run_id
+        Written on the manual links.
+    prefix
+        Prefix of the tables materialised (``<prefix>_links``, ``<prefix>_components``); the
+        caller drops them.
+
+    Returns
+    -------
+    Clustering
+        The tables of the links (with ``overridden_by``) and of the components.
+    """
+    links = typed_links(links)
+    manual = manual_links(decisions, nodes, run_id)
+    if manual is not None:
+        links = links.union(manual)
+    keyed = links.mutate(
+        left_id=node_id(links.left_source, links.left_key),
+        right_id=node_id(links.right_source, links.right_key),
+    )
+    found = cannot_links(decisions)
+    cannot = None if found is None else ibis.memtable(found)
+    marked = (
+        keyed.mutate(overridden_by=ibis.null("string"))
+        if cannot is None
+        else mark_crossings(keyed, cannot)
+    )
+    name, output = f"{prefix}_links", f"{prefix}_components"
+    engine.materialise(name, marked)
+    components = _components(engine, name, nodes, output)
+    violated = [] if cannot is None else _violated(engine, components, cannot)
+    if not violated:
+        return Clustering(name, components, 0)
+    assert found is not None
+    protect, apart = protected_groups(decisions, violated)
+    checked = f"{prefix}_links_checked"
+    engine.materialise(
+        checked, mark_isolations(engine.table(name), ibis.memtable(protect), ibis.memtable(apart))
+    )
+    engine.con.drop_table(name, force=True)
+    return Clustering(checked, _components(engine, checked, nodes, output), len(violated))
+
+
+def current_customers(engine: Engine) -> pd.DataFrame:
+    """``customer_map`` as it is: ``source, source_key, customer_id, assigned_at``."""
+    cmap = engine.table("customer_map").select("source", "source_key", "customer_id", "assigned_at")
+    return engine.to_pyarrow(cmap).to_pandas()
+
+
+def assign_clusters(
+    engine: Engine, clustering: Clustering, previous: pd.DataFrame, now: datetime
+) -> IdAssignment:
+    """Customer ids for the components of ``clustering``, keeping those of ``previous``."""
+    clusters = engine.table(clustering.components)
+    split = clusters.node_id.find(SEP)
+    clusters = clusters.select(
+        record_source=clusters.node_id.substr(0, split),
+        record_key=clusters.node_id.substr(split + 1),
+        component=clusters.component_id,
+    )
+    return assign_ids(engine.to_pyarrow(clusters).to_pandas(), previous, now)
+
+
+def write_customers(
+    engine: Engine, assignment: IdAssignment, clustering: Clustering, run_id: str
+) -> None:
+    """Replace ``customer_map`` with ``assignment`` and ``identity_links`` with the links of
+    ``clustering`` (call within a transaction)."""
     frame = assignment.records
     cmap = pa.table(
         {
@@ -224,42 +390,24 @@ def _write(
             "run_id": pa.repeat(pa.scalar(run_id, pa.string()), len(frame)),
         }
     )
-    links = engine.to_pyarrow(
-        det.select(
-            "left_source",
-            "left_key",
-            "right_source",
-            "right_key",
-            "rule",
-            score=ibis.literal(1.0),
-            evidence=ibis.null("string"),
-        )
+    links = engine.table(clustering.links)
+    _replace(engine, "customer_map", cmap)
+    _replace(
+        engine, "identity_links", engine.to_pyarrow(links.select(*LINK_COLUMNS, "overridden_by"))
     )
-    prob = found.links
-    prob_links = pa.table(
-        {
-            "left_source": prob["left_source"],
-            "left_key": prob["left_key"],
-            "right_source": prob["right_source"],
-            "right_key": prob["right_key"],
-            "rule": pa.repeat(pa.scalar("probabilistic", pa.string()), prob.num_rows),
-            "score": prob["score"],
-            "evidence": prob["evidence"],
-        }
-    )
-    all_links = pa.concat_tables([links.cast(prob_links.schema), prob_links])
-    all_links = all_links.append_column(
-        "run_id", pa.repeat(pa.scalar(run_id, pa.string()), all_links.num_rows)
-    )
-    with engine.transaction():
-        _replace(engine, "customer_map", cmap)
-        _replace(engine, "identity_links", all_links)
+
+
+def rebuild_identifier_map(engine: Engine, config: IdentityConfig, run_id: str) -> int:
+    """Rebuild ``identifier_map`` from the identifiers and the current ``customer_map`` (after a
+    manual decision changed it, without a full resolution); returns the identifiers mapped."""
+    ids = _materialise(engine, "_idm_identifiers", person_identifiers(engine, config))
+    records = _materialise(engine, "_idm_records", person_records(engine, config))
+    junk = _materialise(engine, "_idm_junk", junk_values(ids, records, config))
+    try:
         mapped = _identifier_map(engine, ids, junk, run_id)
         _replace(engine, "identifier_map", mapped)
-        _queue_review(engine, found.review, run_id)
-        log = assignment.log_rows(now)
-        if log:
-            engine.insert("merge_log", log)
+    finally:
+        _drop_work(engine, ["_idm_identifiers", "_idm_records", "_idm_junk"])
     return mapped.num_rows
 
 
@@ -302,7 +450,15 @@ def _queue_review(engine: Engine, review: pa.Table, run_id: str) -> None:
         return
     queue = engine.table("identity_review")
     keys = ["left_source", "left_key", "right_source", "right_key"]
-    fresh = ibis.memtable(review.select([*keys, "score", "evidence"]))
+    pairs = zip(*(review[k].to_pylist() for k in keys), strict=True)
+    ids = [review_id(*pair) for pair in pairs]
+    first = {rid: i for i, rid in reversed(list(enumerate(ids)))}  # a pair queued once
+    named = (
+        review.select([*keys, "score", "evidence"])
+        .add_column(0, "review_id", pa.array(ids, pa.string()))
+        .take(sorted(first.values()))
+    )
+    fresh = ibis.memtable(named)
     new = fresh.anti_join(queue, keys).mutate(
         status=ibis.literal("open"),
         decided_by=ibis.null("string"),

@@ -107,6 +107,7 @@ class MatchModel:
         self._linker: Any = None
         self._inputs: list[Any] = []
         self._input_names: list[str] = []
+        self._frozen_tf: dict[str, pa.Table] = {}
 
     # -- training ------------------------------------------------------------------------
 
@@ -246,6 +247,14 @@ class MatchModel:
                 # The scored pairs are out in Arrow: free the engine of Splink's wide table.
                 predictions.drop_table_from_database_and_remove_from_cache()
 
+    def attach(self, records: pa.Table) -> None:
+        """Give a loaded model records to score with :meth:`predict` (a rescore without
+        training); junk values are dropped as in training."""
+        with quiet_splink():
+            cleaned, _ = drop_junk({"existing": records}, self.settings.junk_value_max_records)
+            table = conform(cleaned["existing"], ["unique_id", *self.columns])
+            self._attach([self._backend.register(table, "existing")], ["existing"])
+
     def predict_new(
         self, new: pa.Table, existing: pa.Table | None = None, *, within_new: bool = True
     ) -> pa.Table:
@@ -271,7 +280,7 @@ class MatchModel:
             new_df = self._backend.register(new, "new_records")
             for spec in self.specs:
                 for level in spec.levels:
-                    if level.tf_column:
+                    if level.tf_column and level.tf_column not in self._frozen_tf:
                         self._linker.table_management.compute_tf_table(level.tf_column)
             between = self._linker.inference.predict_between(
                 new_df,
@@ -328,6 +337,41 @@ class MatchModel:
         self._input_names = names
         settings = _splink_settings(self)
         self._linker = Linker(registered if self.link else registered[0], settings, log_level=None)
+        self._register_frozen_tf()
+
+    # -- term frequencies ----------------------------------------------------------------
+
+    @property
+    def tf_columns(self) -> list[str]:
+        """The columns whose exact agreement is weighted by how common the value is."""
+        return sorted({lvl.tf_column for s in self.specs for lvl in s.levels if lvl.tf_column})
+
+    @staticmethod
+    def term_frequencies(records: pa.Table, columns: list[str]) -> dict[str, pa.Table]:
+        """Each column's values with their share of the non-null values (Splink's
+        ``tf_<column>``), from ``records``."""
+        out: dict[str, pa.Table] = {}
+        for column in columns:
+            if column not in records.column_names:
+                continue
+            counts = pc.value_counts(records[column].drop_null())
+            total = sum(c.as_py() for c in counts.field("counts")) or 1
+            values = counts.field("values")
+            shares = pc.divide(pc.cast(counts.field("counts"), pa.float64()), float(total))
+            out[column] = pa.table({column: values, f"tf_{column}": shares})
+        return out
+
+    def freeze_term_frequencies(self, tables: dict[str, pa.Table]) -> None:
+        """Score with these term frequencies from now on instead of the records' own: pairs
+        scored at different times (an incremental run, a rebuild) then get the same weights."""
+        self._frozen_tf = dict(tables)
+        if self._linker is not None:
+            self._register_frozen_tf()
+
+    def _register_frozen_tf(self) -> None:
+        for column, table in self._frozen_tf.items():
+            frame = self._backend.register(table, f"tf_{column}_frozen")
+            self._linker.table_management.register_term_frequency_lookup(frame, column)
 
     def _require_records(self) -> None:
         if self._linker is None:

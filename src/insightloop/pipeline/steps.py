@@ -15,7 +15,7 @@ from typing import Any
 from insightloop.config import Settings
 from insightloop.errors import PipelineError
 from insightloop.identity.config import identity_config
-from insightloop.identity.probabilistic import find_links
+from insightloop.identity.incremental import model_link_finder
 from insightloop.identity.resolve import resolve_identities
 from insightloop.ingest.load import load_sources
 from insightloop.pipeline.records import now_utc
@@ -80,7 +80,7 @@ def _resolve(ctx: StepContext) -> StepResult:
         config,
         run_id=ctx.run_id,
         now=now_utc(),
-        find_links=find_links,
+        find_links=model_link_finder(ctx.layout.models_dir / "identity"),
         progress=ctx.progress,
     )
     return StepResult(rows_written=report.records + report.devices, summary=report.to_dict())

@@ -34,6 +34,7 @@ from insightloop.identity.records import GUEST
 from insightloop.ingest import normalise as nz
 from insightloop.profile.fields import GOLDEN_FIELDS, GROUP_OF
 from insightloop.store import Engine
+from insightloop.store.text import trim
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -55,7 +56,7 @@ CANDIDATE_COLUMNS = (
 def present(value: ir.Value) -> ir.BooleanValue:
     """A value that is there: not null, and for text not blank."""
     if value.type().is_string():
-        return value.notnull() & (value.strip() != "")
+        return value.notnull() & (trim(value) != "")
     return value.notnull()
 
 

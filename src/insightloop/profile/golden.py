@@ -44,6 +44,7 @@ from insightloop.profile.fields import (
     survivorship_rules,
 )
 from insightloop.store import Engine, table_spec
+from insightloop.store.text import trim
 
 __all__ = ["GoldenReport", "build_golden_records", "golden_records_expr"]
 
@@ -77,8 +78,8 @@ def _fold(values: list[ir.Value]) -> ir.Value:
     """What "the same value" means for most_frequent: case and outer spaces aside."""
     if len(values) == 1:
         v = values[0]
-        return v.strip().lower() if v.type().is_string() else v
-    parts = [ibis.coalesce(v.strip().lower(), ibis.literal("")) for v in values]
+        return trim(v).lower() if v.type().is_string() else v
+    parts = [ibis.coalesce(trim(v).lower(), ibis.literal("")) for v in values]
     return ibis.literal("\x1f").join(parts)
 
 
@@ -106,7 +107,7 @@ def _rule_keys(t: ir.Table, group: FieldGroup, rule: str) -> tuple[dict[str, ir.
     elif rule == "most_complete":
         filled = sum((present(v).cast("int32") for v in values), ibis.literal(0))
         length = sum(
-            (ibis.coalesce(v.cast("string").strip().length(), 0) for v in values), ibis.literal(0)
+            (ibis.coalesce(trim(v.cast("string")).length(), 0) for v in values), ibis.literal(0)
         )
         columns[f"_p_{g}"] = ibis.ifelse(ref, filled * 10_000 + length, 0)
         keys.append(ibis.desc(f"_p_{g}"))

@@ -23,6 +23,7 @@ from insightloop.errors import InsightloopError
 from insightloop.identity.attach import TRANSACTION_TABLES, with_customer
 from insightloop.identity.config import IdentityConfig
 from insightloop.store import Engine
+from insightloop.store.text import trim
 
 __all__ = [
     "KINDS",
@@ -119,8 +120,8 @@ def _events_with_customer(engine: Engine) -> ir.Table:
     ids = engine.table("identifier_map")
     users = ids.filter(ids.id_type == "user_id").select(_u=ids.id_value, _cu=ids.customer_id)
     devices = ids.filter(ids.id_type == "anonymous_id").select(_a=ids.id_value, _ca=ids.customer_id)
-    j = e.left_join(users, e.user_id.strip() == users._u)
-    j = j.left_join(devices, j.anonymous_id.strip() == devices._a)
+    j = e.left_join(users, trim(e.user_id) == users._u)
+    j = j.left_join(devices, trim(j.anonymous_id) == devices._a)
     matched = ibis.cases(
         (j._cu.notnull(), "user_id"), (j._ca.notnull(), "anonymous_id"), else_=ibis.null("string")
     )
@@ -156,7 +157,7 @@ def customer_rows(
     for column in TRANSACTION_TABLES[table_name]:
         if column not in t.columns:
             continue
-        text = t[column].cast("string").strip()
+        text = trim(t[column].cast("string"))
         hit = text.isin(wanted) | text.lower().isin(wanted)
         near = hit if near is None else near | hit
     if near is None:

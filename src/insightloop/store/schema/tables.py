@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from insightloop.store.schema.load_tables import LOAD_TABLES as _LOADS
 from insightloop.store.schema.spec import (
     _CUSTOMER_KEY,
     MONEY,
@@ -303,6 +304,7 @@ _UNIFIED = (
             _c("score", "float64", "Match probability (1 for deterministic rules)."),
             _c("evidence", "string", "JSON: the fields that drove the decision."),
             _c("run_id", "string", "Run that made the link."),
+            _c("overridden_by", "string", "Decision that keeps the link from counting.", 4),
         ),
     ),
     TableSpec(
@@ -329,6 +331,7 @@ _UNIFIED = (
         "a decision, and the decisions taken; kept across runs.",
         4,
         (
+            _c("review_id", "string", "Stable id of the pair (12 hex digits of a SHA-1 of it)."),
             _c("left_source", "string", "Source of the first record."),
             _c("left_key", "string", "Key of the first record."),
             _c("right_source", "string", "Source of the second record."),
@@ -339,6 +342,27 @@ _UNIFIED = (
             _c("decided_by", "string", "Who decided."),
             _c("decided_at", "timestamp", "When (UTC)."),
             _c("run_id", "string", "Run that queued the pair."),
+        ),
+    ),
+    TableSpec(
+        "identity_decisions",
+        "unified",
+        "identity.decisions",
+        "Manual identity decisions (merge, unmerge, accept, reject) that every later resolution "
+        "respects; revoked ones are kept for the audit.",
+        4,
+        (
+            _c("decision_id", "string", "Key (sortable by time)."),
+            _c("kind", "string", "merge, unmerge, accept or reject."),
+            _c(
+                "left_records", "array<string>", "Records merged or taken out ('source' bar 'key')."
+            ),
+            _c("right_records", "array<string>", "The rest of the customer, or the pair's other."),
+            _c("reason", "string", "Why (as the user gave it)."),
+            _c("actor", "string", "Who decided."),
+            _c("at", "timestamp", "When (UTC)."),
+            _c("revoked_at", "timestamp", "When a later decision revoked it; empty while active."),
+            _c("revoked_by", "string", "The decision that revoked it."),
         ),
     ),
     TableSpec(
@@ -543,59 +567,6 @@ _UNIFIED = (
             _c("target_type", "string", "Kind of object."),
             _c("target_id", "string", "Object key."),
             _c("detail", "string", "JSON detail (no personal data)."),
-        ),
-    ),
-)
-
-_LOADS = (
-    TableSpec(
-        "load_batches",
-        "system",
-        "ingest.load",
-        "One row per batch a source delivered (a file, or a database increment), with the account "
-        "of its rows: read = loaded + quarantined + duplicates skipped.",
-        3,
-        (
-            _c("batch_id", "string", "Batch key (sortable by start time); the rows' `_batch_id`."),
-            _c("run_id", "string", "Pipeline run (or command) that loaded it."),
-            _c("source", "string", "Source name."),
-            _c("entity", "string", "Canonical entity."),
-            _c("location", "string", "File path (relative to the workspace) or database table."),
-            _c("content_hash", "string", "SHA-256 of the file; empty for database increments."),
-            _c("size_bytes", "int64", "File size."),
-            _c("watermark_from", "string", "Database: watermark the increment started after."),
-            _c("watermark_to", "string", "Database: highest watermark read."),
-            _c("started_at", "timestamp", "Start (UTC)."),
-            _c("finished_at", "timestamp", "End (UTC)."),
-            _c("status", "string", "started, loaded, unchanged (same file again) or failed."),
-            _c("rows_read", "int64", "Rows that arrived."),
-            _c("rows_loaded", "int64", "Rows written to the entity's table (new and updated)."),
-            _c("rows_updated", "int64", "Of those, new versions of rows loaded before."),
-            _c("rows_quarantined", "int64", "Rows written to the quarantine."),
-            _c("duplicates_skipped", "int64", "Exact copies skipped (in the batch or loaded)."),
-            _c("warnings", "string", "JSON: warning code -> rows."),
-            _c("rejections", "string", "JSON: reject code -> rows."),
-            _c("notes", "string", "JSON: what the reader detected and noticed."),
-            _c("error", "string", "What failed (never personal data)."),
-        ),
-    ),
-    TableSpec(
-        "quality_metrics",
-        "system",
-        "quality.scorecard",
-        "The data-quality scorecard over time: one measure per source, entity, field and batch.",
-        3,
-        (
-            _c("batch_id", "string", "Batch measured (empty for workspace-wide measures)."),
-            _c("run_id", "string", "Run that measured it."),
-            _c("source", "string", "Source name."),
-            _c("entity", "string", "Canonical entity."),
-            _c("metric", "string", "completeness, validity, uniqueness, freshness or volume."),
-            _c("field", "string", "Canonical column, or empty for the whole batch."),
-            _c("value", "float64", "Share 0-1 (freshness: hours; volume: ratio to usual)."),
-            _c("flagged", "boolean", "Whether the value breaks its threshold."),
-            _c("detail", "string", "JSON: what the value was compared with."),
-            _c("measured_at", "timestamp", "When (UTC)."),
         ),
     ),
 )

@@ -1,0 +1,230 @@
+"""Incremental matching: new and changed person records against the others, with the saved model.
+
+The first resolution of a workspace (and any later one asked to retrain) trains the automatic
+Splink model on every person record and saves it in the workspace's ``models/identity/`` folder
+with what it was trained under. A later resolution then
+
+1. keeps the probabilistic links of the last run between records that did not change
+   (``identity_links``, rule ``probabilistic``);
+2. scores only the **new or changed** records (not in ``customer_map``, or updated since the last
+   resolution) against all the others and against each other, with the saved model
+   (:meth:`MatchModel.predict_new`): the same blocking rules, comparisons, parameters and guards
+   as a full match;
+3. runs the cluster check (:mod:`insightloop.identity.consistency`) over all the links.
+
+Term frequencies (how common a first name, family name or postcode is, which weighs an exact
+agreement) are those of the training records, saved with the model and used by every later
+score: a pair scored in an incremental run and in a rebuild gets the same probability.
+
+Deterministic links, components, ids and the identifier map are recomputed in SQL every run:
+they are cheap. A full match runs instead when there is no saved model, when the settings that
+shape the model changed, or when more than ``incremental_max_share`` of the records are new.
+``rescore`` scores every pair with the saved model without training: a full rebuild that gives
+the same clusters as the incremental runs before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from insightloop.identity.config import IdentityConfig
+from insightloop.identity.probabilistic import (
+    ROLES,
+    decide,
+    match_settings,
+    record_table,
+)
+from insightloop.identity.resolve import LinkFinder, ProbabilisticLinks
+from insightloop.identity.splink_model import MatchModel
+from insightloop.identity.splink_prepare import prepare_records
+from insightloop.store import Engine
+
+__all__ = ["MODEL_FILE", "Mode", "model_link_finder"]
+
+MODEL_FILE = "identity-model.json"
+_STATE_FILE = "identity-model.state.json"
+
+#: ``auto``: incremental when it can be; ``rescore``: every pair with the saved model;
+#: ``retrain``: train a new model on every record.
+Mode = Literal["auto", "rescore", "retrain"]
+
+
+def _fingerprint(config: IdentityConfig) -> str:
+    shaping = {"link": config.link_threshold, "review": config.review_threshold}
+    return hashlib.sha1(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class _State:
+    fingerprint: str
+    resolved_at: str
+
+    @classmethod
+    def read(cls, folder: Path) -> _State | None:
+        try:
+            data = json.loads((folder / _STATE_FILE).read_text(encoding="utf-8"))
+            return cls(str(data["fingerprint"]), str(data["resolved_at"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def write(self, folder: Path) -> None:
+        text = json.dumps({"fingerprint": self.fingerprint, "resolved_at": self.resolved_at})
+        (folder / _STATE_FILE).write_text(text, encoding="utf-8")
+
+
+def _weights(probability: pd.Series) -> pd.Series:
+    """Match weight (log2 odds) back from a stored match probability."""
+    p = probability.astype(float).clip(1e-15, 1 - 1e-15)
+    return np.log2(p / (1 - p))
+
+
+def _previous_links(engine: Engine, changed: set[str], current: set[str]) -> pd.DataFrame:
+    """The last run's probabilistic links between records that still exist and did not
+    change."""
+    links = engine.table("identity_links")
+    links = links.filter(links.rule == "probabilistic")
+    frame = engine.to_pyarrow(
+        links.select(
+            left_id=links.left_source + "|" + links.left_key,
+            right_id=links.right_source + "|" + links.right_key,
+            match_probability=links.score,
+            evidence=links.evidence,
+        )
+    ).to_pandas()
+    frame = frame.drop_duplicates(["left_id", "right_id"])
+    keep = ~(frame["left_id"].isin(changed) | frame["right_id"].isin(changed))
+    keep &= frame["left_id"].isin(current) & frame["right_id"].isin(current)
+    frame = frame[keep]
+    return frame.assign(match_weight=_weights(frame["match_probability"]), decision="link")
+
+
+def _new_records(engine: Engine, table: pa.Table, since: str) -> pa.Array:
+    """Which records are new (not in ``customer_map``) or changed after ``since``."""
+    cmap = engine.table("customer_map")
+    known = engine.to_pyarrow(cmap.select(record_id=cmap.source + "|" + cmap.source_key))
+    new = pc.invert(pc.is_in(table["record_id"], value_set=known["record_id"].combine_chunks()))
+    if "updated_at" in table.column_names:
+        at = pc.cast(table["updated_at"], pa.timestamp("us"))
+        cutoff = pa.scalar(datetime.fromisoformat(since), pa.timestamp("us"))
+        new = pc.or_(new, pc.fill_null(pc.greater(at, cutoff), False))
+    return pc.fill_null(new, True)
+
+
+def model_link_finder(folder: Path, *, mode: Mode = "auto") -> LinkFinder:
+    """A :data:`~insightloop.identity.resolve.LinkFinder` that keeps its model in ``folder``.
+
+    Parameters
+    ----------
+    folder
+        Where the model and its state live (the workspace's ``models/identity``).
+    mode
+        ``auto`` (incremental when possible), ``rescore`` or ``retrain`` (see the module notes).
+    """
+
+    def find(engine: Engine, records: pa.Table, config: IdentityConfig) -> ProbabilisticLinks:
+        folder.mkdir(parents=True, exist_ok=True)
+        table = record_table(records)
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat()
+        state = _State.read(folder)
+        usable = (
+            mode != "retrain"
+            and state is not None
+            and state.fingerprint == _fingerprint(config)
+            and (folder / MODEL_FILE).exists()
+            and engine.count("customer_map") > 0
+        )
+        if table.num_rows < 2:
+            return decide(pd.DataFrame(), table, {"records": table.num_rows, "mode": "none"})
+        if not usable or state is None:
+            found = _train(engine, table, config, folder)
+        elif mode == "rescore":
+            found = _rescore(engine, table, config, folder)
+        else:
+            new = _new_records(engine, table, state.resolved_at)
+            share = pc.sum(new).as_py() or 0
+            if not config.incremental or share > config.incremental_max_share * table.num_rows:
+                found = _train(engine, table, config, folder)
+            else:
+                found = _incremental(engine, table, new, config, folder)
+        _State(_fingerprint(config), now).write(folder)
+        return found
+
+    return find
+
+
+def _tf_file(folder: Path, column: str) -> Path:
+    return folder / f"identity-tf-{column}.parquet"
+
+
+def _load_tf(model: MatchModel, folder: Path) -> None:
+    tables = {
+        column: pq.read_table(_tf_file(folder, column))
+        for column in model.tf_columns
+        if _tf_file(folder, column).exists()
+    }
+    model.freeze_term_frequencies(tables)
+
+
+def _train(
+    engine: Engine, table: pa.Table, config: IdentityConfig, folder: Path
+) -> ProbabilisticLinks:
+    prepared = prepare_records(table, ROLES, id_column="record_id")
+    with MatchModel.train(prepared, settings=match_settings(config), engine=engine) as model:
+        # The name and postcode frequencies of training day weigh every later score too, so
+        # that incremental runs and rebuilds score a pair alike.
+        tables = MatchModel.term_frequencies(prepared, model.tf_columns)
+        model.freeze_term_frequencies(tables)
+        scored = model.predict().to_pandas()
+        model.save(folder / MODEL_FILE)
+        for column, tf in tables.items():
+            pq.write_table(tf, _tf_file(folder, column))
+        report = model.report
+    return decide(scored, table, {"records": table.num_rows, "mode": "trained", **_brief(report)})
+
+
+def _rescore(
+    engine: Engine, table: pa.Table, config: IdentityConfig, folder: Path
+) -> ProbabilisticLinks:
+    prepared = prepare_records(table, ROLES, id_column="record_id")
+    with MatchModel.load(folder / MODEL_FILE, engine=engine) as model:
+        _load_tf(model, folder)
+        model.attach(prepared)
+        scored = model.predict().to_pandas()
+    return decide(scored, table, {"records": table.num_rows, "mode": "rescored"})
+
+
+def _incremental(
+    engine: Engine, table: pa.Table, new: pa.Array, config: IdentityConfig, folder: Path
+) -> ProbabilisticLinks:
+    prepared = prepare_records(table, ROLES, id_column="record_id")
+    fresh = prepared.filter(new)
+    changed = set(fresh["unique_id"].to_pylist())
+    previous = _previous_links(engine, changed, set(prepared["unique_id"].to_pylist()))
+    parts = [previous]
+    if fresh.num_rows:
+        existing = prepared.filter(pc.invert(new))
+        with MatchModel.load(folder / MODEL_FILE, engine=engine) as model:
+            _load_tf(model, folder)
+            parts.append(model.predict_new(fresh, existing).to_pandas())
+    scored = (
+        pd.concat([p for p in parts if not p.empty], ignore_index=True)
+        if any(not p.empty for p in parts)
+        else pd.DataFrame()
+    )
+    summary = {"records": table.num_rows, "mode": "incremental", "new_records": fresh.num_rows}
+    return decide(scored, table, summary)
+
+
+def _brief(report: dict[str, object]) -> dict[str, object]:
+    return {"blocking": report.get("blocking"), "comparisons": report.get("comparisons")}
