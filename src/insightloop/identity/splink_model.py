@@ -25,7 +25,7 @@ Examples
 >>> records = prepare_records(people, roles, id_column="id")
 >>> with MatchModel.train(records, settings=MatchSettings(u_max_pairs=100)) as model:
 ...     sorted(model.columns)[:3]
-['birth_date', 'first_name', 'first_name_key']
+['birth_date', 'first_name', 'first_name_alt']
 """
 
 from __future__ import annotations
