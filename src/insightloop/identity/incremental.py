@@ -6,10 +6,10 @@ with what it was trained under. A later resolution then
 
 1. keeps the probabilistic links of the last run between records that did not change
    (``identity_links``, rule ``probabilistic``);
-2. scores only the **new or changed** records (not in ``customer_map``, or updated since the last
-   resolution) against all the others and against each other, with the saved model
-   (:meth:`MatchModel.predict_new`): the same blocking rules, comparisons, parameters and guards
-   as a full match;
+2. scores only the **new or changed** records (absent from the last run, or with other match
+   fields: their digests are kept beside the model) against all the others and against each
+   other, with the saved model (:meth:`MatchModel.predict_new`): the same blocking rules,
+   comparisons, parameters and guards as a full match;
 3. runs the cluster check (:mod:`insightloop.identity.consistency`) over all the links.
 
 Term frequencies (how common a first name, family name or postcode is, which weighs an exact
@@ -109,16 +109,35 @@ def _previous_links(engine: Engine, changed: set[str], current: set[str]) -> pd.
     return frame.assign(match_weight=_weights(frame["match_probability"]), decision="link")
 
 
-def _new_records(engine: Engine, table: pa.Table, since: str) -> pa.Array:
-    """Which records are new (not in ``customer_map``) or changed after ``since``."""
-    cmap = engine.table("customer_map")
-    known = engine.to_pyarrow(cmap.select(record_id=cmap.source + "|" + cmap.source_key))
-    new = pc.invert(pc.is_in(table["record_id"], value_set=known["record_id"].combine_chunks()))
-    if "updated_at" in table.column_names:
-        at = pc.cast(table["updated_at"], pa.timestamp("us"))
-        cutoff = pa.scalar(datetime.fromisoformat(since), pa.timestamp("us"))
-        new = pc.or_(new, pc.fill_null(pc.greater(at, cutoff), False))
-    return pc.fill_null(new, True)
+_SIGNATURES_FILE = "identity-records.parquet"
+
+
+def _signatures(table: pa.Table) -> pa.Table:
+    """``record_id`` and a SHA-1 of the record's match fields: what changes when the record
+    does (a new CRM version, an account's newer order or traits). Digests only: no personal
+    data is kept beside the model."""
+    fields = [c for c in table.column_names if c not in ("record_id", "updated_at")]
+    columns = [table[c].cast(pa.string()).to_pylist() for c in fields]
+    digests = (
+        [
+            hashlib.sha1("\x1f".join("" if v is None else v for v in row).encode()).hexdigest()
+            for row in zip(*columns, strict=True)
+        ]
+        if columns
+        else [""] * table.num_rows
+    )
+    return pa.table({"record_id": table["record_id"], "signature": pa.array(digests, pa.string())})
+
+
+def _new_records(folder: Path, signatures: pa.Table) -> pa.Array:
+    """Which records are new or changed since the signatures of the last run."""
+    try:
+        before = pq.read_table(folder / _SIGNATURES_FILE)
+    except (OSError, pa.ArrowInvalid):
+        return pa.array([True] * signatures.num_rows)
+    keys = pc.binary_join_element_wise(signatures["record_id"], signatures["signature"], "\x1f")
+    known = pc.binary_join_element_wise(before["record_id"], before["signature"], "\x1f")
+    return pc.invert(pc.is_in(keys, value_set=known.combine_chunks()))
 
 
 def model_link_finder(folder: Path, *, mode: Mode = "auto") -> LinkFinder:
@@ -137,6 +156,7 @@ def model_link_finder(folder: Path, *, mode: Mode = "auto") -> LinkFinder:
         table = record_table(records)
         now = datetime.now(UTC).replace(tzinfo=None).isoformat()
         state = _State.read(folder)
+        signatures = _signatures(table)
         usable = (
             mode != "retrain"
             and state is not None
@@ -151,13 +171,14 @@ def model_link_finder(folder: Path, *, mode: Mode = "auto") -> LinkFinder:
         elif mode == "rescore":
             found = _rescore(engine, table, config, folder)
         else:
-            new = _new_records(engine, table, state.resolved_at)
+            new = _new_records(folder, signatures)
             share = pc.sum(new).as_py() or 0
             if not config.incremental or share > config.incremental_max_share * table.num_rows:
                 found = _train(engine, table, config, folder)
             else:
                 found = _incremental(engine, table, new, config, folder)
         _State(_fingerprint(config), now).write(folder)
+        pq.write_table(signatures, folder / _SIGNATURES_FILE)
         return found
 
     return find

@@ -1,0 +1,48 @@
+"""Incremental matching: which records a run scores again (insightloop.identity.incremental)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from insightloop import Workspace
+from insightloop.config import load_settings
+from tests.identity.test_decisions import KEYS, _fixture
+
+
+def _matching(ws: Workspace) -> dict[str, Any]:
+    record = ws.run(["resolve"])
+    assert record.status == "succeeded", record.error
+    return dict(record.step_records[0].summary["matching"])
+
+
+def test_only_new_and_changed_records_are_scored_again(duckdb_workspace: Workspace) -> None:
+    ws = duckdb_workspace
+    ws.add_config_section("identity", {**KEYS, "incremental_max_share": 1.0})
+    _fixture(ws.engine)
+    assert _matching(ws)["mode"] == "trained"
+    assert (ws.layout.models_dir / "identity" / "identity-model.json").exists()
+    # Nothing changed: nothing is scored, the links of the last run stand.
+    again = _matching(ws)
+    assert (again["mode"], again["new_records"]) == ("incremental", 0)
+    # One record changes (a new phone), one arrives.
+    ws.engine.con.raw_sql("UPDATE src_customers SET phone = '+442222' WHERE source_key = 'C2'")
+    ws.engine.insert(
+        "src_customers",
+        [{"_source": "crm", "source_key": "C9", "first_name": "Edsger", "last_name": "Dijkstra",
+          "is_current": True}],
+    )  # fmt: skip
+    later = _matching(ws)
+    assert (later["mode"], later["new_records"]) == ("incremental", 2)
+
+
+def test_changed_thresholds_train_a_new_model(duckdb_workspace: Workspace) -> None:
+    ws = duckdb_workspace
+    ws.add_config_section("identity", {**KEYS, "review_threshold": 0.8})
+    _fixture(ws.engine)
+    assert _matching(ws)["mode"] == "trained"
+    text = ws.layout.config_file.read_text(encoding="utf-8")
+    ws.layout.config_file.write_text(
+        text.replace("[identity]\n", "[identity]\nlink_threshold = 0.97\n", 1), encoding="utf-8"
+    )
+    ws.settings = load_settings(ws.layout.config_file)
+    assert _matching(ws)["mode"] == "trained"
