@@ -136,7 +136,36 @@ def bench_load(sizes: list[int], seed: int = 42) -> list[dict[str, Any]]:
     return results
 
 
-BENCHMARKS = {"demo": bench_demo_generation, "load": bench_load}
+def _json_benchmark(module: str, sizes: list[int]) -> list[dict[str, Any]]:
+    """Run ``python -m benchmarks.<module> --records N`` per size; its last output is JSON."""
+    results = []
+    for n in sizes:
+        argv = [sys.executable, "-m", f"benchmarks.{module}", "--records", str(n)]
+        done = subprocess.run(argv, capture_output=True, text=True, check=True)
+        lines = done.stdout.splitlines()
+        start = lines.index("{") if "{" in lines else len(lines)  # the outermost object
+        text = "\n".join(lines[start:]) or "{}"
+        results.append({"benchmark": module, "records": n, "command": " ".join(argv[1:]),
+                        "result": json.loads(text)})  # fmt: skip
+    return results
+
+
+def bench_identity(sizes: list[int]) -> list[dict[str, Any]]:
+    """A workspace's identity resolution, full then incremental (benchmarks/identity.py)."""
+    return _json_benchmark("identity", sizes)
+
+
+def bench_matching(sizes: list[int]) -> list[dict[str, Any]]:
+    """The matching engine alone (benchmarks/matching.py)."""
+    return _json_benchmark("matching", sizes)
+
+
+BENCHMARKS = {
+    "demo": bench_demo_generation,
+    "load": bench_load,
+    "identity": bench_identity,
+    "matching": bench_matching,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
