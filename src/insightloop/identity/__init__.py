@@ -9,15 +9,15 @@ merges and splits are kept and logged; manual decisions are respected by every l
 from __future__ import annotations
 
 from insightloop.identity.config import IdentityConfig, identity_config
+from insightloop.identity.incremental import model_link_finder
 from insightloop.identity.match import match_files
-from insightloop.identity.probabilistic import find_links
 from insightloop.identity.resolve import ResolveReport, resolve_identities
 
 __all__ = [
     "IdentityConfig",
     "ResolveReport",
-    "find_links",
     "identity_config",
     "match_files",
+    "model_link_finder",
     "resolve_identities",
 ]

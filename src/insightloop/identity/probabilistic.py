@@ -1,4 +1,5 @@
-"""Probabilistic links between person records, through the automatic Splink model.
+"""Probabilistic links between person records, through the automatic Splink model: the pieces
+that :func:`insightloop.identity.incremental.model_link_finder` puts together.
 
 The person records (:func:`~insightloop.identity.records.person_records`, junk values already
 removed) are matched as one deduplication job on the workspace's engine: the model is configured
@@ -18,12 +19,9 @@ import pyarrow.compute as pc
 from insightloop.identity.config import IdentityConfig
 from insightloop.identity.consistency import consistent_links
 from insightloop.identity.resolve import ProbabilisticLinks
-from insightloop.identity.splink_model import MatchModel
-from insightloop.identity.splink_prepare import prepare_records
 from insightloop.identity.splink_settings import MatchSettings
-from insightloop.store import Engine
 
-__all__ = ["ROLES", "decide", "find_links", "match_settings", "record_table"]
+__all__ = ["ROLES", "decide", "match_settings", "record_table"]
 
 #: Which column of a person record plays which role in matching.
 ROLES = {
@@ -119,20 +117,3 @@ def _frame_pairs(frame: pd.DataFrame) -> pa.Table:
         "evidence": pa.array(frame["evidence"].astype(object), pa.string()),
     }
     return _pairs(pa.table(columns))
-
-
-def find_links(engine: Engine, records: pa.Table, config: IdentityConfig) -> ProbabilisticLinks:
-    """Train the automatic model on ``records`` and return its links and review pairs."""
-    table = record_table(records)
-    if table.num_rows < 2:
-        return decide(pd.DataFrame(), table, {"records": table.num_rows})
-    prepared = prepare_records(table, ROLES, id_column="record_id")
-    with MatchModel.train(prepared, settings=match_settings(config), engine=engine) as model:
-        scored = model.predict().to_pandas()
-        report = model.report
-    summary = {
-        "records": table.num_rows,
-        "blocking": report.get("blocking"),
-        "comparisons": report.get("comparisons"),
-    }
-    return decide(scored, table, summary)
