@@ -30,6 +30,7 @@ from insightloop.identity.resolve import (
 )
 from insightloop.store import Engine
 from tests.decorator import mark_with_all_backends
+from tests.identity.test_resolve import _customer
 
 NOW = datetime(2025, 1, 1)
 KEYS = {"customer_keys": {"shop": "user_id"}}
@@ -39,10 +40,6 @@ Pair = tuple[str, str, str, str]
 ADA = [("crm", "C1", "id:user_id", "u1"), ("crm", "C1", "loyalty", "L9")]
 REVIEW = [("crm", "C2", "crm", "C3"), ("loyalty", "L9", "id:user_id", "u1")]
 ADA_RECORDS = {"crm|C1", "loyalty|L9", "id:user_id|u1", "id:anonymous_id|dev1"}
-
-
-def _customer(source: str, key: str, **values: object) -> dict[str, object]:
-    return {"_source": source, "source_key": key, "is_current": True, **values}
 
 
 def _fixture(engine: Engine) -> None:
