@@ -160,11 +160,20 @@ def bench_matching(sizes: list[int]) -> list[dict[str, Any]]:
     return _json_benchmark("matching", sizes)
 
 
+def bench_collection(sizes: list[int]) -> list[dict[str, Any]]:
+    """The collection API against a bare FastAPI endpoint (benchmarks/collection.py)."""
+    argv = [sys.executable, "-m", "benchmarks.collection", "--seconds", "20"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    text = done.stdout[done.stdout.index("{") :]
+    return [{"benchmark": "collection", "command": " ".join(argv[1:]), "result": json.loads(text)}]
+
+
 BENCHMARKS = {
     "demo": bench_demo_generation,
     "load": bench_load,
     "identity": bench_identity,
     "matching": bench_matching,
+    "collection": bench_collection,
 }
 
 

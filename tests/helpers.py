@@ -30,3 +30,12 @@ def duckdb_held_by_another_process(database: Path) -> Iterator[None]:
         yield
     finally:
         holder.communicate("")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

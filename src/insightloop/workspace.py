@@ -25,6 +25,7 @@ from typing import Any
 
 import tomli_w
 
+from insightloop.auth import AuthStore
 from insightloop.config import Settings, load_settings, render_config_file
 from insightloop.errors import WorkspaceError
 from insightloop.identity.config import IdentityConfig, identity_config
@@ -124,6 +125,9 @@ class Workspace:
         self.layout = layout
         self.settings = settings
         self.engine = engine
+        #: The generated password of the first admin, set by :meth:`init` only (``None`` when
+        #: the workspace was opened): show it once, it is stored only as a hash.
+        self.initial_admin_password: str | None = None
 
     @property
     def path(self) -> Path:
@@ -142,7 +146,11 @@ class Workspace:
     def init(
         cls, path: str | Path, *, backend: str | None = None, exist_ok: bool = False
     ) -> Workspace:
-        """Create a workspace at ``path`` (config, database, folders) and open it.
+        """Create a workspace at ``path`` (config, database, folders, the first admin user) and
+        open it.
+
+        The first admin is ``admin`` with a generated password, available once as
+        :attr:`initial_admin_password`.
 
         Parameters
         ----------
@@ -173,6 +181,7 @@ class Workspace:
         layout.config_file.write_text(render_config_file(settings), encoding="utf-8")
         ws = cls.open(layout.root)
         ws.migrate()
+        ws.initial_admin_password = AuthStore.for_workspace(layout.root).bootstrap_admin()
         return ws
 
     @classmethod

@@ -44,6 +44,7 @@ def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> No
     assert body["last_run"]["status"] == "succeeded"
     assert [s["step"] for s in body["last_run"]["step_records"]] == [
         "load",
+        "collect",
         "resolve",
         "golden",
         "table_stats",

@@ -4,25 +4,38 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
 from insightloop.__about__ import __version__
+from insightloop.api.background import BackgroundLoader
 from insightloop.api.deps import WorkspaceDep
 from insightloop.api.errors import install_error_handlers
-from insightloop.api.routers import status
+from insightloop.api.ratelimit import RateLimiter
+from insightloop.api.routers import collect, status
+from insightloop.auth import AuthStore
 from insightloop.config import load_settings
 from insightloop.errors import ConfigError
+from insightloop.ingest.collect import LandingLog
 from insightloop.store import WorkspaceLayout
 from insightloop.ui import mount_static, render_status_page
 
 __all__ = ["create_app"]
 
 
-def create_app(workspace: str | Path | None = None) -> FastAPI:
-    """Build the application over ``workspace`` (default: ``$INSIGHTLOOP_WORKSPACE``)."""
+def create_app(workspace: str | Path | None = None, *, background: bool = True) -> FastAPI:
+    """Build the application over ``workspace`` (default: ``$INSIGHTLOOP_WORKSPACE``).
+
+    Parameters
+    ----------
+    background
+        Run the loader that moves received events into the database (every
+        ``collect.load_interval_seconds``); tests that drive the loader themselves turn it off.
+    """
     root = workspace if workspace is not None else os.environ.get("INSIGHTLOOP_WORKSPACE")
     if not root:
         raise ConfigError(
@@ -34,6 +47,21 @@ def create_app(workspace: str | Path | None = None) -> FastAPI:
     # Fail at start-up, not on the first request, when the configuration is invalid.
     settings = load_settings(layout.config_file)
     logging.getLogger("insightloop").setLevel(settings.log_level)
+    landing = LandingLog(layout.landing_dir, segment_bytes=settings.collect.segment_bytes)
+    loader = BackgroundLoader(layout, settings) if background else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if loader is not None:
+            loader.start()
+        try:
+            yield
+        finally:
+            landing.close()  # what was acknowledged is on disk already; this stops the writer
+            if loader is not None:
+                loader.stop()
+                loader.run_once()  # load what arrived since the last pass
+
     app = FastAPI(
         title="insightloop",
         version=__version__,
@@ -42,9 +70,16 @@ def create_app(workspace: str | Path | None = None) -> FastAPI:
         # on an offline network, so only the OpenAPI document itself is served.
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.workspace_root = layout.root
+    app.state.settings = settings
+    app.state.auth = AuthStore.for_workspace(layout.root)
+    app.state.landing = landing
+    app.state.loader = loader
+    app.state.write_key_limiter = RateLimiter(settings.collect.write_key_requests_per_second)
     install_error_handlers(app)
+    app.include_router(collect.router)
     app.include_router(status.router)
     mount_static(app)
 

@@ -12,9 +12,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from insightloop.auth import AuthStore
 from insightloop.cli.app import JsonOption, WorkspaceOption, app, console, fail, print_json
 from insightloop.cli.render import render_run, render_status, run_with_progress
 from insightloop.cli.serve_cmd import serve_workspace
+from insightloop.cli.workspace_cmds import show_admin_credentials
 from insightloop.demo import (
     GenerationReport,
     generate_company,
@@ -28,6 +30,9 @@ demo_app = typer.Typer(
     help="The demo company: an omnichannel retailer with ground truth.", no_args_is_help=True
 )
 app.add_typer(demo_app, name="demo")
+
+# Who resets the admin password of a reused demo workspace, in the audit log.
+_DEMO_ACTOR = "cli:demo"
 
 CustomersOption = Annotated[
     int, typer.Option("--customers", "-n", help="Number of customers (100 to 5,000,000).")
@@ -125,6 +130,7 @@ def up(
             # The old workspace holds the previous company's data: start it afresh.
             shutil.rmtree(workspace)
     with Workspace.init(workspace, exist_ok=True) as ws:
+        initial_password = ws.initial_admin_password
         added = declare_demo_sources(ws, company)
         if added:
             console.print(f"Declared {len(added)} demo sources in {ws.layout.config_file}.")
@@ -133,8 +139,37 @@ def up(
         render_status(ws.status())
     if record.status != "succeeded":
         raise typer.Exit(1)
+    _show_demo_admin(workspace, initial_password)
     if serve:
         serve_workspace(workspace, host, port)
+
+
+def _show_demo_admin(workspace: Path, initial_password: str | None) -> None:
+    """Print usable admin credentials: the new workspace's, or, for a reused workspace whose
+    password was shown before, a fresh one (so `make demo` always ends with a way in)."""
+    if initial_password:
+        show_admin_credentials("admin", initial_password, note="Sign in to the demo as:")
+        return
+    store = AuthStore.for_workspace(workspace)
+    password = store.bootstrap_admin()
+    username = "admin"
+    if password is None:
+        admins = [u for u in store.users.list() if u.role == "admin"]
+        enabled = [u for u in admins if not u.disabled]
+        chosen = next((u for u in enabled if u.username == "admin"), None) or (
+            enabled[0] if enabled else admins[0]
+        )
+        username = chosen.username
+        if chosen.disabled:
+            store.users.enable(username, actor=_DEMO_ACTOR)
+        password = store.users.reset_password(username, actor=_DEMO_ACTOR)
+        note = (
+            f"The demo workspace existed already, so the password of its admin {username!r} "
+            "was reset (its API tokens were revoked). Sign in to the demo as:"
+        )
+    else:
+        note = "The demo workspace had no admin user; one was created. Sign in to the demo as:"
+    show_admin_credentials(username, password, note=note)
 
 
 def declare_demo_sources(ws: Workspace, company: Path) -> list[str]:

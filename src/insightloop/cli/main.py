@@ -8,12 +8,14 @@ from insightloop.cli import (
     workspace_cmds,
     load_cmds,
     quarantine_cmds,
+    collect_cmds,
     serve_cmd,
     config_cmds,
     demo_cmds,
     match_cmd,
     profile_cmds,
     identity_cmds,
+    auth_cmds,
 )
 from insightloop.cli.app import app
 
@@ -26,11 +28,13 @@ _COMMAND_MODULES = (
     workspace_cmds,
     load_cmds,
     quarantine_cmds,
+    collect_cmds,
     config_cmds,
     demo_cmds,
     match_cmd,
     profile_cmds,
     identity_cmds,
+    auth_cmds,
     serve_cmd,
 )
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from insightloop.cli.app import JsonOption, WorkspaceOption, app, console, fail, print_json
 from insightloop.cli.render import STATUS_STYLE, render_run, render_status, run_with_progress
@@ -21,13 +22,31 @@ def init(
         str, typer.Option(help="Engine: duckdb (embedded) or spark.", show_default=True)
     ] = "duckdb",
 ) -> None:
-    """Create a workspace: configuration, database and folders."""
+    """Create a workspace: configuration, database, folders and the first admin user (its
+    password is printed once)."""
     if backend not in ("duckdb", "spark"):
         fail(f"Unknown backend '{backend}'.", hint="Use --backend duckdb or --backend spark.")
     with Workspace.init(directory, backend=backend) as ws:
         console.print(f"Created workspace [bold]{ws.path}[/] on {ws.engine.backend}.")
         console.print(f"  configuration: {ws.layout.config_file}")
+        if ws.initial_admin_password:
+            show_admin_credentials("admin", ws.initial_admin_password)
         console.print(f"Next: [bold]insightloop run --workspace {ws.path}[/]")
+
+
+def show_admin_credentials(username: str, password: str, *, note: str | None = None) -> None:
+    """Print an admin's sign-in once, with what to do with it (``init``, ``demo up``)."""
+    console.print()
+    console.print(note or "The first admin user was created:", highlight=False)
+    console.print(f"  username: [bold]{username}[/]", highlight=False)
+    # Printed as plain text: a password may hold characters Rich would read as markup.
+    console.print(Text.assemble("  password: ", (password, "bold")), highlight=False)
+    console.print(
+        "This password is shown only now; store it in a password manager. "
+        f"`insightloop users reset-password {username}` makes a new one.",
+        highlight=False,
+    )
+    console.print()
 
 
 @app.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from insightloop.config.settings import (
     CONFIG_FILE_NAME,
     ENV_PREFIX,
+    CollectSettings,
     EngineSettings,
     ServerSettings,
     Settings,
@@ -16,6 +17,7 @@ from insightloop.config.settings import (
 __all__ = [
     "CONFIG_FILE_NAME",
     "ENV_PREFIX",
+    "CollectSettings",
     "EngineSettings",
     "ServerSettings",
     "Settings",

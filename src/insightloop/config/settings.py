@@ -32,6 +32,7 @@ from insightloop.errors import ConfigError
 __all__ = [
     "CONFIG_FILE_NAME",
     "ENV_PREFIX",
+    "CollectSettings",
     "EngineSettings",
     "PipelineSettings",
     "ServerSettings",
@@ -101,6 +102,39 @@ class ServerSettings(_Section):
         return value.strip()
 
 
+class CollectSettings(_Section):
+    """The collection API (Segment-spec events) and the loader of its landing log."""
+
+    load_interval_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=3600,
+        description="How often the server's loader moves landed events into the database.",
+    )
+    max_body_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="Largest request body accepted (after gunzip); larger ones get 413.",
+    )
+    segment_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Size at which a landing-log segment file is closed and a new one begun.",
+    )
+    keep_loaded_days: float = Field(
+        7.0,
+        ge=0,
+        description="Days a fully loaded landing-log segment is kept (for replay) before removal.",
+    )
+    write_key_requests_per_second: float = Field(
+        2000.0,
+        ge=0,
+        description="Requests per second one write key may send to one server worker "
+        "(bursts of twice that); beyond it the answer is 429 with Retry-After. 0: no limit.",
+    )
+
+
 class PipelineSettings(_Section):
     """How `insightloop run` behaves."""
 
@@ -132,6 +166,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)  # type: ignore[arg-type]
     server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)  # type: ignore[arg-type]
+    collect: CollectSettings = Field(default_factory=CollectSettings)  # type: ignore[arg-type]
     sources: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Data sources, one [sources.<name>] table each (see docs/sources.md).",

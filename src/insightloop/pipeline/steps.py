@@ -73,6 +73,15 @@ def _load(ctx: StepContext) -> StepResult:
     )
 
 
+def _collect(ctx: StepContext) -> StepResult:
+    from insightloop.pipeline.collect import load_collected
+
+    report = load_collected(ctx.engine, ctx.settings, ctx.layout, run_id=ctx.run_id)
+    assert report is not None  # waited for the lock
+    summary = {k: v for k, v in report.to_dict().items() if k != "batches"}
+    return StepResult(rows_written=report.rows_loaded + report.rows_quarantined, summary=summary)
+
+
 def _resolve(ctx: StepContext) -> StepResult:
     config = identity_config(ctx.settings.identity)
     report = resolve_identities(
@@ -99,6 +108,12 @@ STEPS: tuple[Step, ...] = (
         "Load the declared sources' new files and database rows; quarantine what breaks a "
         "contract (read = loaded + quarantined + duplicates skipped).",
         _load,
+    ),
+    Step(
+        "collect",
+        "Move the events the collection API received (the landing log) into the database, "
+        "once each, through the events contract and quarantine.",
+        _collect,
     ),
     Step(
         "resolve",

@@ -32,6 +32,11 @@ class WorkspaceLayout:
         return self.root / "insightloop.duckdb"
 
     @property
+    def auth_file(self) -> Path:
+        """Users, API tokens, write keys and the audit log (SQLite, see insightloop.auth)."""
+        return self.root / "auth.sqlite"
+
+    @property
     def landing_dir(self) -> Path:
         """Append-only log of received events, written before they are acknowledged."""
         return self.root / "landing"

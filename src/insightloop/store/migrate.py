@@ -85,6 +85,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "canonical model v1: source-level and unified tables"),
     Migration(3, "load batches and the data-quality scorecard"),
     Migration(4, "identity: order, contact and survey e-mails; identifier map; review queue"),
+    Migration(5, "collection: progress of the landing-log loader"),
 )
 
 

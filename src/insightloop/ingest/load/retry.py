@@ -21,8 +21,8 @@ from insightloop.ingest.load.batch import BatchWriter
 from insightloop.ingest.load.loader import _contract, _ReferenceKeys
 from insightloop.ingest.load.records import new_batch_id, now_utc, record_finished, record_started
 from insightloop.ingest.load.report import BatchReport, LoadReport
-from insightloop.ingest.sources import parse_sources
-from insightloop.store import Engine
+from insightloop.ingest.sources import SourceDeclaration, parse_sources
+from insightloop.store import Engine, WorkspaceLayout
 
 __all__ = ["RETRY_LOCATION", "retry_quarantine"]
 
@@ -74,7 +74,8 @@ def retry_quarantine(
     declared = parse_sources(settings.sources)
     report = LoadReport()
     refs = _ReferenceKeys(engine, {s.entity for s in declared.values()})
-    for name, source in declared.items():
+    candidates = {**_collected_sources(engine, root, set(declared)), **declared}
+    for name, source in candidates.items():
         if sources and name not in sources:
             continue
         held = _held(engine, name, ids)
@@ -97,6 +98,19 @@ def retry_quarantine(
         refs.invalidate(source.entity)
         report.batches.append(batch)
     return report
+
+
+def _collected_sources(
+    engine: Engine, root: Path, declared: set[str]
+) -> dict[str, SourceDeclaration]:
+    """The sources of events received by the collection API that hold quarantined rows."""
+    from insightloop.ingest.collect.loader import collected_source
+
+    t = engine.table("quarantine")
+    t = t.filter(t.location.startswith("landing/") & (t.entity == "events"))
+    names = engine.to_pyarrow(t.select("source").distinct()).column("source").to_pylist()
+    landing = WorkspaceLayout(root).landing_dir
+    return {n: collected_source(n, landing) for n in names if n not in declared}
 
 
 def _mark(engine: Engine, ids: list[str], batch_id: str, at: object) -> None:

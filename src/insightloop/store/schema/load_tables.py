@@ -57,4 +57,20 @@ LOAD_TABLES: tuple[TableSpec, ...] = (
             _c("measured_at", "timestamp", "When (UTC)."),
         ),
     ),
+    TableSpec(
+        "landing_progress",
+        "system",
+        "ingest.collect",
+        "How far the loader has moved each landing-log segment of received events into the "
+        "database; written in the same transaction as the events, so each is loaded once.",
+        5,
+        (
+            _c("segment", "string", "Segment file name in the workspace's landing folder."),
+            _c("offset", "int64", "Bytes of the segment loaded (the next record starts here)."),
+            _c("records", "int64", "Requests (records) of the segment loaded."),
+            _c("messages", "int64", "Messages of the segment read by the loader."),
+            _c("finished", "boolean", "The segment is complete and wholly loaded."),
+            _c("updated_at", "timestamp", "When (UTC)."),
+        ),
+    ),
 )

@@ -1,0 +1,80 @@
+"""Between resolution runs: attach the devices of newly received events to known customers.
+
+When a visitor logs in (an identify, track, page or screen call with both ids, or an alias), the
+device's ``anonymous_id`` belongs to the customer of the ``user_id``. :func:`attach_devices` adds
+that to ``identifier_map`` at once, so the visitor's earlier anonymous events show in the
+customer's profile without waiting for the next ``insightloop run``; the next resolution run
+rebuilds the map from scratch and reaches the same answer through the identifier graph. The
+same guard as the graph applies: a device that logged in as more users than
+``identity.limits.anonymous_id`` (a shared computer) is attached to none of them.
+
+This is a deterministic look-up only; new user ids and reference records wait for the run
+(``resolve``), which matches them incrementally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import pyarrow as pa
+
+from insightloop.identity.attach import IDENTIFIER_MAP
+from insightloop.identity.config import IdentityConfig
+from insightloop.store import Engine
+from insightloop.store.text import trim
+
+__all__ = ["REALTIME_RULE", "attach_devices"]
+
+#: The ``rule`` of identifier-map rows added between runs.
+REALTIME_RULE = "login since last run"
+
+
+def attach_devices(
+    engine: Engine, config: IdentityConfig, batch_ids: Sequence[str], *, run_id: str
+) -> int:
+    """Map the new devices of the events of ``batch_ids`` to their user's customer.
+
+    Returns the number of devices attached.
+    """
+    if not batch_ids or not engine.has_table(IDENTIFIER_MAP):
+        return 0
+    e = engine.table("events")
+    anon = trim(ibis.coalesce(e.anonymous_id, e.previous_id))
+    user = trim(e.user_id)
+    both = e.mutate(_anon=anon, _user=user).filter(
+        anon.notnull() & (anon != "") & user.notnull() & (user != "")
+    )
+    batches = ibis.memtable(pa.table({"_batch_id": pa.array(list(batch_ids), pa.string())}))
+    new = both.semi_join(batches, "_batch_id").select("_anon", "_user").distinct()
+    # The guard counts every user the device ever logged in as, not only this batch's.
+    users = (
+        both.semi_join(new, "_anon")
+        .select("_anon", "_user")
+        .distinct()
+        .group_by("_anon")
+        .aggregate(_users=ibis._.count())
+    )
+    single = users.filter(users._users <= config.limit("anonymous_id")).select("_anon")
+    ids = engine.table(IDENTIFIER_MAP)
+    known_users = ids.filter(ids.id_type == "user_id").select(
+        _user=ids.id_value, customer_id=ids.customer_id
+    )
+    known_devices = ids.filter(ids.id_type == "anonymous_id").select(_anon=ids.id_value)
+    found = (
+        new.semi_join(single, "_anon")
+        .join(known_users, "_user")
+        .anti_join(known_devices, "_anon")
+        .select(
+            id_type=ibis.literal("anonymous_id"),
+            id_value="_anon",
+            customer_id="customer_id",
+            records=ibis.literal(1, "int64"),
+            rule=ibis.literal(REALTIME_RULE),
+            run_id=ibis.literal(run_id),
+        )
+    )
+    rows = engine.to_pyarrow(found)
+    if rows.num_rows:
+        engine.insert(IDENTIFIER_MAP, rows)
+    return rows.num_rows
