@@ -6,13 +6,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from insightloop import Workspace
 from insightloop.api import create_app
+from insightloop.auth import AuthStore
 from insightloop.errors import ConfigError, WorkspaceError
 from insightloop.store import latest_version
 from tests.helpers import duckdb_held_by_another_process
+
+FAST = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
 @pytest.fixture
@@ -23,9 +27,18 @@ def ws_path(tmp_path: Path) -> Path:
     return tmp_path / "ws"
 
 
+def _token(ws_path: Path, role: str = "admin", **options: object) -> str:
+    store = AuthStore.for_workspace(ws_path, hasher=FAST)
+    name = f"test-{role}"
+    if store.users.get(name) is None:
+        store.users.add(name, role, actor="test")  # type: ignore[arg-type]
+    return store.tokens.create(name, actor="test", **options)[1]  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def client(ws_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(ws_path), raise_server_exceptions=False) as c:
+    headers = {"Authorization": f"Bearer {_token(ws_path)}"}
+    with TestClient(create_app(ws_path), raise_server_exceptions=False, headers=headers) as c:
         yield c
 
 
@@ -106,9 +119,10 @@ def test_a_500_never_echoes_the_exception_text(ws_path: Path) -> None:
 
 
 def test_a_busy_workspace_is_a_503_with_retry_after(ws_path: Path) -> None:
+    headers = {"Authorization": f"Bearer {_token(ws_path)}"}
     with (
         duckdb_held_by_another_process(ws_path / "insightloop.duckdb"),
-        TestClient(create_app(ws_path), raise_server_exceptions=False) as c,
+        TestClient(create_app(ws_path), raise_server_exceptions=False, headers=headers) as c,
     ):
         r = c.get("/api/v1/status")
     assert r.status_code == 503
@@ -155,3 +169,42 @@ def test_request_errors_get_client_statuses() -> None:
     assert _status_for(ProfileQueryError("Unknown kind.")) == 400
     assert _status_for(UnknownCustomerError("No such customer.")) == 404
     assert _status_for(AlreadyDecidedError("Already decided.")) == 409
+
+
+def test_the_insight_api_needs_a_valid_bearer_token(ws_path: Path) -> None:
+    with TestClient(create_app(ws_path), raise_server_exceptions=False) as c:
+        for headers in ({}, {"Authorization": "Bearer il_tok_nope"}, {"Authorization": "Basic x"}):
+            r = c.get("/api/v1/status", headers=headers)
+            assert r.status_code == 401
+            assert r.headers["www-authenticate"] == "Bearer"
+            assert r.json()["code"] == "unauthorized"
+        viewer = {"Authorization": f"Bearer {_token(ws_path, 'viewer')}"}
+        assert c.get("/api/v1/status", headers=viewer).status_code == 200
+        narrow = _token(ws_path, "analyst", scopes=["profiles:read"])
+        r = c.get("/api/v1/runs", headers={"Authorization": f"Bearer {narrow}"})
+        assert r.status_code == 403
+        assert r.json()["code"] == "forbidden"
+        assert "status:read" in r.json()["message"]
+
+
+def test_a_revoked_token_stops_working(ws_path: Path) -> None:
+    store = AuthStore.for_workspace(ws_path, hasher=FAST)
+    secret = _token(ws_path, "viewer")
+    app = create_app(ws_path)
+    app.state.auth = AuthStore.for_workspace(ws_path, hasher=FAST, token_cache_seconds=0)
+    with TestClient(app, headers={"Authorization": f"Bearer {secret}"}) as c:
+        assert c.get("/api/v1/status").status_code == 200
+        (token,) = store.tokens.list("test-viewer")
+        store.tokens.revoke(token.token_id, actor="test")
+        assert c.get("/api/v1/status").status_code == 401
+
+
+def test_tokens_are_rate_limited(ws_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSIGHTLOOP_SERVER__TOKEN_REQUESTS_PER_SECOND", "1")
+    headers = {"Authorization": f"Bearer {_token(ws_path, 'viewer')}"}
+    with TestClient(create_app(ws_path), headers=headers) as c:
+        codes = [c.get("/api/v1/runs").status_code for _ in range(4)]
+        last = c.get("/api/v1/runs")
+    assert codes[:2] == [200, 200]
+    assert last.status_code == 429
+    assert int(last.headers["retry-after"]) >= 1

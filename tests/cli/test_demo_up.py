@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from insightloop.auth import AuthStore
 from insightloop.cli.main import app
 from insightloop.store import latest_version
 
@@ -78,12 +79,20 @@ def test_demo_up_reaches_a_served_status_page(tmp_path: Path) -> None:
         assert status == 200
         assert 'id="last-run-status">succeeded<' in page
         assert f'id="schema-version">v{latest_version()}<' in page
-        _, api = _get(f"http://127.0.0.1:{port}/api/v1/status")
-        assert json.loads(api)["last_run"]["status"] == "succeeded"
+        # The API needs a token: the admin (whose password `demo up` printed) makes one.
+        store = AuthStore.for_workspace(tmp_path / "workspace")
+        secret = store.tokens.create("admin", actor="test")[1]
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/status", headers={"Authorization": f"Bearer {secret}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert json.loads(response.read())["last_run"]["status"] == "succeeded"
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in output
+    assert "username: admin" in output
+    assert "password: " in output
     # Idempotent: a second run reuses the company and the workspace.
     result = runner.invoke(
         app, ["demo", "up", "--dir", str(tmp_path), "--customers", "1000", "--no-serve"]

@@ -78,6 +78,7 @@ def create_app(workspace: str | Path | None = None, *, background: bool = True) 
     app.state.landing = landing
     app.state.loader = loader
     app.state.write_key_limiter = RateLimiter(settings.collect.write_key_requests_per_second)
+    app.state.token_limiter = RateLimiter(settings.server.token_requests_per_second)
     install_error_handlers(app)
     app.include_router(collect.router)
     app.include_router(status.router)

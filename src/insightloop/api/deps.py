@@ -1,16 +1,18 @@
-"""Dependencies shared by the routers."""
+"""Dependencies shared by the routers: the workspace, and who is asking with what rights."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
+from insightloop.api.ratelimit import RateLimiter
+from insightloop.auth import AuthStore, Permission, Principal
 from insightloop.workspace import Workspace
 
-__all__ = ["WorkspaceDep"]
+__all__ = ["CurrentPrincipal", "WorkspaceDep", "require"]
 
 
 def _workspace(request: Request) -> Iterator[Workspace]:
@@ -25,3 +27,54 @@ def _workspace(request: Request) -> Iterator[Workspace]:
 
 
 WorkspaceDep = Annotated[Workspace, Depends(_workspace)]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def _principal(request: Request) -> Principal:
+    """The user of the request's bearer token (401 without a valid one; 429 when too fast)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise HTTPException(
+            401,
+            "This API needs a bearer token: send 'Authorization: Bearer <token>' "
+            "(`insightloop tokens create USER` makes one).",
+            headers=_CHALLENGE,
+        )
+    auth: AuthStore = request.app.state.auth
+    principal = auth.tokens.verify(secret.strip())
+    if principal is None:
+        raise HTTPException(
+            401, "The token is unknown, expired or revoked, or its user is disabled.",
+            headers=_CHALLENGE,
+        )  # fmt: skip
+    limiter: RateLimiter = request.app.state.token_limiter
+    wait = limiter.check(principal.token_id or principal.username)
+    if wait:
+        raise HTTPException(
+            429,
+            "Too many requests for this token.",
+            headers={"Retry-After": RateLimiter.retry_after(wait)},
+        )
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency that lets through principals holding ``permission`` (403 otherwise)."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise HTTPException(
+                403,
+                f"This needs the permission {permission!r}, which the token does not carry "
+                f"(role {principal.role!r}).",
+            )
+        return principal
+
+    check.__name__ = f"require_{permission.replace(':', '_')}"
+    return check

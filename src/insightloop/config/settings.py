@@ -93,6 +93,12 @@ class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Interface to bind; 127.0.0.1 serves this machine.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port of the HTTP server.")
     workers: int = Field(1, ge=1, le=64, description="Number of server worker processes.")
+    token_requests_per_second: float = Field(
+        100.0,
+        ge=0,
+        description="Requests per second one API token may make to one server worker (bursts "
+        "of twice that); beyond it the answer is 429 with Retry-After. 0: no limit.",
+    )
 
     @field_validator("host")
     @classmethod

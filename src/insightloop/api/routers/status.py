@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from insightloop.api.deps import WorkspaceDep
+from insightloop.api.deps import WorkspaceDep, require
 from insightloop.api.schemas import ErrorPublic, RunPublic, RunsPublic, StatusPublic
 
-router = APIRouter(prefix="/api/v1", tags=["workspace"])
+router = APIRouter(
+    prefix="/api/v1", tags=["workspace"], dependencies=[Depends(require("status:read"))]
+)
 
-_ERRORS: dict[int | str, dict[str, object]] = {503: {"model": ErrorPublic}}
+_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorPublic},
+    403: {"model": ErrorPublic},
+    429: {"model": ErrorPublic},
+    503: {"model": ErrorPublic},
+}
 
 
 @router.get("/status", response_model=StatusPublic, operation_id="get_status", responses=_ERRORS)

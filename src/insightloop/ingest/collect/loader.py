@@ -51,7 +51,7 @@ PROGRESS_TABLE = "landing_progress"
 LOADED_DIR = "loaded"
 LOCK_FILE = "loader.lock"
 #: Bytes of landed records one pass reads at most (memory stays bounded on a large backlog).
-PASS_BYTES = 64 << 20
+PASS_BYTES = 16 << 20
 
 
 @dataclass
