@@ -102,7 +102,7 @@ def _body_schema(kind: str) -> dict[str, Any]:
 
 
 def _error(error: CollectError, headers: dict[str, str] | None = None) -> Response:
-    extra = {"errors": getattr(error, "problems", None)} if hasattr(error, "problems") else {}
+    extra = {"errors": error.problems} if error.problems is not None else {}
     body = orjson.dumps(error_body(error.code, error.message, error.hint, **extra))
     return Response(body, status_code=error.status, media_type=_JSON, headers=headers)
 

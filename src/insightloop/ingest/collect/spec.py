@@ -48,10 +48,19 @@ _GZIP_MAGIC = b"\x1f\x8b"
 class CollectError(InsightloopError):
     """A collection request that cannot be accepted; ``code`` and ``status`` say how it fails."""
 
-    def __init__(self, code: str, message: str, *, status: int = 400, hint: str | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int = 400,
+        hint: str | None = None,
+        problems: list[dict[str, Any]] | None = None,
+    ):
         super().__init__(message, hint=hint)
         self.code = code
         self.status = status
+        self.problems = problems  # per message: {"index": ..., "problem": ...}
 
 
 def decode_body(body: bytes, max_bytes: int) -> bytes:
@@ -169,13 +178,12 @@ def messages_of(payload: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     if problems:
         shown = "; ".join(f"message {p['index']}: {p['problem']}" for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        error = CollectError(
+        raise CollectError(
             "invalid_message",
             f"{len(problems)} message(s) of {len(messages)} cannot be accepted: {shown}{more}.",
             hint="Nothing of this request was stored; fix the messages named and send it again.",
+            problems=problems,
         )
-        error.problems = problems  # type: ignore[attr-defined]
-        raise error
     return messages
 
 
