@@ -16,11 +16,12 @@ from insightloop.api.background import BackgroundLoader
 from insightloop.api.deps import WorkspaceDep
 from insightloop.api.errors import install_error_handlers
 from insightloop.api.ratelimit import RateLimiter
-from insightloop.api.routers import collect, status
+from insightloop.api.routers import collect, profiles, status
 from insightloop.auth import AuthStore
 from insightloop.config import load_settings
 from insightloop.errors import ConfigError
 from insightloop.ingest.collect import LandingLog
+from insightloop.profile.store import ProfileStore
 from insightloop.store import WorkspaceLayout
 from insightloop.ui import mount_static, render_status_page
 
@@ -76,12 +77,14 @@ def create_app(workspace: str | Path | None = None, *, background: bool = True) 
     app.state.settings = settings
     app.state.auth = AuthStore.for_workspace(layout.root)
     app.state.landing = landing
+    app.state.profiles = ProfileStore(layout.profiles_file)
     app.state.loader = loader
     app.state.write_key_limiter = RateLimiter(settings.collect.write_key_requests_per_second)
     app.state.token_limiter = RateLimiter(settings.server.token_requests_per_second)
     install_error_handlers(app)
     app.include_router(collect.router)
     app.include_router(status.router)
+    app.include_router(profiles.router)
     mount_static(app)
 
     @app.get("/healthz", tags=["service"], operation_id="health")

@@ -53,6 +53,7 @@ _STATUS_BY_CODE = {
     "ambiguous_identifier": 409,
     "invalid_request": 400,
     "invalid_decision": 400,
+    "profile_store_unavailable": 503,
 }
 
 

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ErrorPublic", "RunPublic", "RunsPublic", "StatusPublic", "TablePublic"]
+__all__ = [
+    "ConsentPublic",
+    "CustomerSearchPublic",
+    "CustomerSummaryPublic",
+    "ErrorPublic",
+    "FieldSourcePublic",
+    "GoldenPublic",
+    "IdentifierPublic",
+    "ProfilePublic",
+    "RunPublic",
+    "RunsPublic",
+    "SourceRecordPublic",
+    "StatusPublic",
+    "TablePublic",
+    "TimelineEntryPublic",
+]
 
 
 class ErrorPublic(BaseModel):
@@ -61,3 +76,100 @@ class StatusPublic(BaseModel):
     schema_current: bool
     tables: list[TablePublic]
     last_run: RunPublic | None
+
+
+# -- profiles ----------------------------------------------------------------------------------
+
+
+class GoldenPublic(BaseModel):
+    """The golden record: each field chosen by its survivorship rule (masked without
+    ``pii:read``: names, contact details, address and birth date)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    birth_date: date | None = None
+    street: str | None = None
+    postcode: str | None = None
+    city: str | None = None
+    country: str | None = None
+    language: str | None = None
+
+
+class FieldSourcePublic(BaseModel):
+    """Where a golden-record value came from."""
+
+    source: str | None = Field(None, description="Source of the record that won.")
+    key: str | None = Field(None, description="Key of that record in its source.")
+    at: datetime | None = Field(None, description="When the value was set there.")
+    rule: str | None = Field(None, description="The survivorship rule that chose it.")
+
+
+class IdentifierPublic(BaseModel):
+    type: str = Field(description="email, phone, customer_key, loyalty_number, user_id, ...")
+    value: str | None = Field(description="Normalised value (masked for e-mail and phone).")
+    records: int | None = Field(None, description="Records of the customer that carry it.")
+
+
+class SourceRecordPublic(BaseModel):
+    source: str
+    key: str | None
+    fields: dict[str, Any]
+    first_seen: datetime | None = None
+    assigned_at: datetime | None = None
+
+
+class ConsentPublic(BaseModel):
+    channel: str | None
+    purpose: str | None
+    status: str | None
+    recorded_at: datetime | None
+    source: str | None
+
+
+class TimelineEntryPublic(BaseModel):
+    at: datetime | None
+    kind: str = Field(description="order, event, interaction, feedback or campaign.")
+    channel: str | None
+    summary: str
+    source: str | None
+    key: str | None = Field(description="Order, message, interaction, response or campaign id.")
+    details: dict[str, Any]
+
+
+class ProfilePublic(BaseModel):
+    """One customer's 360-degree view, as materialised in the profile store."""
+
+    customer_id: str
+    golden: GoldenPublic
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    provenance: dict[str, FieldSourcePublic]
+    identifiers: list[IdentifierPublic]
+    records: list[SourceRecordPublic]
+    consents: list[ConsentPublic]
+    timeline: list[TimelineEntryPublic] = Field(
+        description="The most recent touchpoints, newest first."
+    )
+    timeline_counts: dict[str, int] = Field(description="All touchpoints of the customer by kind.")
+    materialised_at: datetime = Field(description="When this document was built.")
+    masked: bool = Field(description="Whether personal data is masked for the caller's role.")
+
+
+class CustomerSummaryPublic(BaseModel):
+    customer_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    city: str | None = None
+    country: str | None = None
+
+
+class CustomerSearchPublic(BaseModel):
+    data: list[CustomerSummaryPublic] = Field(description="Best matches first.")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last.")
+    masked: bool

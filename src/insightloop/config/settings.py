@@ -35,6 +35,7 @@ __all__ = [
     "CollectSettings",
     "EngineSettings",
     "PipelineSettings",
+    "ProfilesSettings",
     "ServerSettings",
     "Settings",
     "load_settings",
@@ -141,6 +142,23 @@ class CollectSettings(_Section):
     )
 
 
+class ProfilesSettings(_Section):
+    """The profile store the API serves profiles from (materialised profile documents)."""
+
+    timeline_entries: int = Field(
+        25,
+        ge=1,
+        le=1000,
+        description="Touchpoints each profile document keeps, newest first (the API's recent "
+        "timeline; the CLI and Python API read the whole timeline from the database).",
+    )
+    refresh_on_load: bool = Field(
+        True,
+        description="Rewrite the documents of the customers whose received events were just "
+        "loaded, so that a new event shows in the profile within seconds.",
+    )
+
+
 class PipelineSettings(_Section):
     """How `insightloop run` behaves."""
 
@@ -173,6 +191,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)  # type: ignore[arg-type]
     collect: CollectSettings = Field(default_factory=CollectSettings)  # type: ignore[arg-type]
+    profiles: ProfilesSettings = Field(default_factory=ProfilesSettings)  # type: ignore[arg-type]
     sources: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Data sources, one [sources.<name>] table each (see docs/sources.md).",

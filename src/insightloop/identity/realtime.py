@@ -24,7 +24,7 @@ from insightloop.identity.config import IdentityConfig
 from insightloop.store import Engine
 from insightloop.store.text import trim
 
-__all__ = ["REALTIME_RULE", "attach_devices"]
+__all__ = ["REALTIME_RULE", "attach_devices", "customers_of_batches"]
 
 #: The ``rule`` of identifier-map rows added between runs.
 REALTIME_RULE = "login since last run"
@@ -78,3 +78,25 @@ def attach_devices(
     if rows.num_rows:
         engine.insert(IDENTIFIER_MAP, rows)
     return rows.num_rows
+
+
+def customers_of_batches(engine: Engine, batch_ids: Sequence[str]) -> list[str]:
+    """The customers the events of ``batch_ids`` belong to (by user id, then device), sorted.
+
+    Events of visitors no customer is known for yet are left out.
+    """
+    if not batch_ids or not engine.has_table(IDENTIFIER_MAP):
+        return []
+    e = engine.table("events")
+    e = e.filter(e._batch_id.isin(list(batch_ids)))
+    ids = engine.table(IDENTIFIER_MAP)
+    u = ids.filter(ids.id_type == "user_id")
+    users = u.select(_user=u.id_value, _cu=u.customer_id)
+    d = ids.filter(ids.id_type == "anonymous_id")
+    devices = d.select(_anon=d.id_value, _ca=d.customer_id)
+    j = e.select(_user=trim(e.user_id), _anon=trim(ibis.coalesce(e.anonymous_id, e.previous_id)))
+    j = j.left_join(users, "_user").select("_anon", "_cu")
+    j = j.left_join(devices, "_anon")
+    found = j.select(customer_id=ibis.coalesce(j._cu, j._ca)).distinct()
+    found = found.filter(found.customer_id.notnull()).order_by("customer_id")
+    return [str(c) for c in engine.to_pyarrow(found).column("customer_id").to_pylist()]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from insightloop.config import Settings
 from insightloop.identity.config import identity_config
-from insightloop.identity.realtime import attach_devices
+from insightloop.identity.realtime import attach_devices, customers_of_batches
 from insightloop.ingest.collect import LandedReport, load_landed, loader_lock
+from insightloop.pipeline.profiles import refresh_profiles
 from insightloop.store import Engine, WorkspaceLayout
 
 __all__ = ["drain_landing", "load_collected"]
@@ -36,17 +37,25 @@ def load_collected(
 def drain_landing(
     engine: Engine, settings: Settings, layout: WorkspaceLayout, *, run_id: str
 ) -> LandedReport:
-    """Load until the landing log is drained; the caller holds the loader lock."""
+    """Load until the landing log is drained, then rewrite the profile documents of the
+    customers the loaded events belong to; the caller holds the loader lock."""
     total = LandedReport()
+    touched: set[str] = set()
     while True:
         report = load_landed(engine, settings, layout.landing_dir, run_id=run_id)
         loaded = [b.batch_id for b in report.batches if b.rows_loaded]
         report.devices_attached = attach_devices(
             engine, identity_config(settings.identity), loaded, run_id=run_id
         )
+        if settings.profiles.refresh_on_load:
+            touched.update(customers_of_batches(engine, loaded))
         _add(total, report)
         if not report.more:
-            return total
+            break
+    total.profiles_refreshed = refresh_profiles(
+        engine, settings, layout, sorted(touched), run_id=run_id
+    )
+    return total
 
 
 def _add(total: LandedReport, report: LandedReport) -> None:

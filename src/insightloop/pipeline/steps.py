@@ -18,6 +18,7 @@ from insightloop.identity.config import identity_config
 from insightloop.identity.incremental import model_link_finder
 from insightloop.identity.resolve import resolve_identities
 from insightloop.ingest.load import load_sources
+from insightloop.pipeline.profiles import build_profile_store
 from insightloop.pipeline.records import now_utc
 from insightloop.profile.golden import build_golden_records
 from insightloop.quality import snapshot_table_counts
@@ -95,6 +96,13 @@ def _resolve(ctx: StepContext) -> StepResult:
     return StepResult(rows_written=report.records + report.devices, summary=report.to_dict())
 
 
+def _profiles(ctx: StepContext) -> StepResult:
+    report = build_profile_store(
+        ctx.engine, ctx.settings, ctx.layout, run_id=ctx.run_id, progress=ctx.progress
+    )
+    return StepResult(rows_written=report.customers, summary=report.to_dict())
+
+
 def _golden(ctx: StepContext) -> StepResult:
     config = identity_config(ctx.settings.identity)
     report = build_golden_records(ctx.engine, config, run_id=ctx.run_id, now=now_utc())
@@ -126,6 +134,12 @@ STEPS: tuple[Step, ...] = (
         "Build one golden record per customer: each field chosen by its survivorship rule, "
         "with the source record and time it came from.",
         _golden,
+    ),
+    Step(
+        "profiles",
+        "Materialise every customer's profile document (golden record, identifiers, records, "
+        "consents, recent timeline) into the profile store the API serves.",
+        _profiles,
     ),
     Step(
         "table_stats",

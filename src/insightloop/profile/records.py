@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 from insightloop.identity.records import ACCOUNT, DEVICE, GUEST
 from insightloop.store import Engine
 
-__all__ = ["RECORD_FIELDS", "SourceRecord", "source_records"]
+__all__ = ["RECORD_FIELDS", "SourceRecord", "records_table", "source_records"]
 
 #: Fields of a reference record shown in the view.
 RECORD_FIELDS = (
@@ -76,6 +76,42 @@ def _first_seen(engine: Engine, keys: dict[str, list[str]]) -> dict[tuple[str, s
                 was = seen.get((source, row["_k"]))
                 seen[(source, row["_k"])] = min(row["_at"], was) if was else row["_at"]
     return seen
+
+
+def records_table(engine: Engine, mapped: ir.Table) -> ir.Table:
+    """The records of ``mapped`` (rows of ``customer_map``) with their fields and ``_first``,
+    when each was first seen, in the engine for many customers at once."""
+    looks: list[tuple[str, str, str, str]] = [
+        (ACCOUNT, "events", "user_id", "timestamp"),
+        (ACCOUNT, "orders", "source_customer_key", "ordered_at"),
+        (DEVICE, "events", "anonymous_id", "timestamp"),
+        (GUEST, "orders", "email", "ordered_at"),
+    ]
+    parts = []
+    for source, table, column, time in looks:
+        t = engine.table(table)
+        wanted = mapped.filter(mapped.source == source).select(_key=mapped.source_key)
+        t = t.semi_join(wanted, t[column] == wanted._key)
+        parts.append(
+            t.group_by(_s2=ibis.literal(source), _k2=t[column]).aggregate(
+                _at=t[time].cast("timestamp").min()
+            )
+        )
+    seen = ibis.union(*parts).group_by("_s2", "_k2").aggregate(_seen=ibis._._at.min())
+    j = _reference(engine, mapped)
+    j = j.left_join(seen, [j.source == seen._s2, j.source_key == seen._k2]).drop("_s2", "_k2")
+    return j.mutate(_first=ibis.coalesce(j._first, j._seen)).drop("_seen")
+
+
+def record_of(row: dict[str, Any]) -> SourceRecord:
+    """A :class:`SourceRecord` from a row of :func:`records_table`."""
+    fields = {f: row[f] for f in RECORD_FIELDS if row.get(f) is not None}
+    return SourceRecord(row["source"], row["source_key"], fields, row["_first"], row["assigned_at"])
+
+
+def sort_records(records: list[SourceRecord]) -> None:
+    """Earliest first (in place)."""
+    records.sort(key=lambda r: (r.first_seen or datetime.max, r.source, r.key))
 
 
 def source_records(engine: Engine, customer_id: str) -> list[SourceRecord]:

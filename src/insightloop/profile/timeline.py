@@ -9,7 +9,6 @@ pushes down to the scan), so a profile reads a few rows, not the whole table.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +17,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import orjson
 
 from insightloop.errors import InsightloopError
 from insightloop.identity.attach import TRANSACTION_TABLES, with_customer
@@ -26,12 +26,20 @@ from insightloop.store import Engine
 from insightloop.store.text import trim
 
 __all__ = [
+    "COLUMNS",
     "KINDS",
     "ProfileQueryError",
     "TimelineEntry",
     "check_kinds",
     "customer_rows",
+    "entries",
+    "kind_rows",
+    "newest_first",
+    "order_items",
     "read_timeline",
+    "rows_with_customer",
+    "time_column",
+    "with_campaign_names",
 ]
 
 #: Kinds of timeline entries, each from one table.
@@ -43,6 +51,29 @@ _TABLE = {
     "feedback": "feedback",
     "campaign": "campaign_members",
 }
+#: The columns each kind's entries are written from (see :func:`entries`).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "order": (
+        "order_id", "channel", "store_id", "status", "total_amount", "currency",
+        "returned_amount", "ordered_at", "_source",
+    ),
+    "event": (
+        "message_id", "type", "event", "name", "user_id", "anonymous_id", "previous_id",
+        "group_id", "context", "timestamp", "_source",
+    ),
+    "interaction": (
+        "interaction_id", "channel", "direction", "reason", "agent_id", "duration_seconds",
+        "resolved", "language", "notes", "started_at", "_source",
+    ),
+    "feedback": (
+        "response_id", "survey_type", "nps", "csat", "ces", "comment", "language", "order_id",
+        "interaction_id", "responded_at", "_source",
+    ),
+    "campaign": (
+        "campaign_id", "campaign_name", "campaign_channel", "group_name", "responded",
+        "responded_at", "response_order_id", "sent_at", "at", "_source",
+    ),
+}  # fmt: skip
 _TIME = {
     "order": "ordered_at",
     "event": "timestamp",
@@ -130,6 +161,25 @@ def _events_with_customer(engine: Engine) -> ir.Table:
     )
 
 
+def rows_with_customer(engine: Engine, config: IdentityConfig, table_name: str) -> ir.Table:
+    """Every row of ``table_name`` with its ``customer_id`` (see :func:`with_customer`)."""
+    try:
+        return with_customer(engine, config, table_name)
+    except AttributeError:
+        # with_customer builds a key type for source_customer_key even for events, which have
+        # none; until it stops doing so, match events here the same way (user id, then device).
+        if table_name != "events":
+            raise
+        return _events_with_customer(engine)
+
+
+def kind_rows(engine: Engine, config: IdentityConfig, kind: str) -> ir.Table:
+    """Every row of timeline ``kind`` with its ``customer_id`` (null when no customer is known)
+    and, for campaigns, the campaign's name, channel and ``at``."""
+    t = rows_with_customer(engine, config, _TABLE[kind])
+    return with_campaign_names(engine, t) if kind == "campaign" else t
+
+
 def customer_rows(
     engine: Engine,
     config: IdentityConfig,
@@ -142,14 +192,7 @@ def customer_rows(
     ``values`` are the customer's identifier values (from ``identifier_map``): only rows that
     carry one of them can belong to the customer, which the engine checks before the join.
     """
-    try:
-        t = with_customer(engine, config, table_name)
-    except AttributeError:
-        # with_customer builds a key type for source_customer_key even for events, which have
-        # none; until it stops doing so, match events here the same way (user id, then device).
-        if table_name != "events":
-            raise
-        t = _events_with_customer(engine)
+    t = rows_with_customer(engine, config, table_name)
     if not values:
         return t.filter(ibis.literal(False))
     wanted = sorted(set(values))
@@ -222,8 +265,8 @@ def _event_channel(kind: str | None, context: str | None) -> str | None:
     if kind == "screen":
         return "app"
     try:
-        ctx = json.loads(context) if context else {}
-    except ValueError:
+        ctx = orjson.loads(context) if context else {}
+    except orjson.JSONDecodeError:
         ctx = {}
     if not isinstance(ctx, dict):
         return None
@@ -373,15 +416,20 @@ def _campaigns(rows: list[dict[str, Any]]) -> list[TimelineEntry]:
     return out
 
 
-def _order_items(engine: Engine, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-    if not order_ids:
-        return {}
-    i = engine.table("order_items")
-    i = i.filter(i.order_id.isin(order_ids))
-    rows = engine.records(
-        i.group_by("order_id").aggregate(units=ibis.coalesce(i.quantity, 1).sum(), lines=i.count())
+def with_campaign_names(engine: Engine, t: ir.Table) -> ir.Table:
+    """Campaign members with their campaign's name and channel, and ``at`` (sent, else assigned,
+    else responded)."""
+    c = engine.table("campaigns")
+    names = c.group_by(_campaign=c.campaign_id).aggregate(
+        campaign_name=c.name.max(), campaign_channel=c.channel.max()
     )
-    return {r["order_id"]: r for r in rows}
+    t = t.left_join(names, t.campaign_id == names._campaign).drop("_campaign")
+    return t.mutate(at=ibis.coalesce(t.sent_at, t.assigned_at, t.responded_at))
+
+
+def time_column(kind: str) -> str:
+    """The column that says when a touchpoint of ``kind`` happened."""
+    return _TIME.get(kind, "at")
 
 
 def _rows(
@@ -396,17 +444,38 @@ def _rows(
 ) -> ir.Table:
     t = customer_rows(engine, config, _TABLE[kind], customer_id, values)
     if kind == "campaign":
-        c = engine.table("campaigns")
-        names = c.group_by(_campaign=c.campaign_id).aggregate(
-            campaign_name=c.name.max(), campaign_channel=c.channel.max()
-        )
-        t = t.left_join(names, t.campaign_id == names._campaign).drop("_campaign")
-        t = t.mutate(at=ibis.coalesce(t.sent_at, t.assigned_at, t.responded_at))
-        time = t.at
-    else:
-        time = t[_TIME[kind]]
+        t = with_campaign_names(engine, t)
+    time = t[time_column(kind)]
     t = _window(t, time, since, until).order_by(ibis.desc(time))
     return t.limit(limit) if limit is not None else t
+
+
+def order_items(engine: Engine, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Units and lines of each order, by order id."""
+    if not order_ids:
+        return {}
+    i = engine.table("order_items")
+    i = i.filter(i.order_id.isin(order_ids))
+    rows = engine.records(
+        i.group_by("order_id").aggregate(units=ibis.coalesce(i.quantity, 1).sum(), lines=i.count())
+    )
+    return {r["order_id"]: r for r in rows}
+
+
+def entries(
+    kind: str, rows: list[dict[str, Any]], items: dict[str, dict[str, Any]] | None = None
+) -> list[TimelineEntry]:
+    """The timeline entries of rows of ``kind`` (orders need their ``items``, see
+    :func:`order_items`)."""
+    if kind == "order":
+        return _orders(rows, items or {})
+    if kind == "event":
+        return _events(rows)
+    if kind == "interaction":
+        return _interactions(rows)
+    if kind == "feedback":
+        return _feedback(rows)
+    return _campaigns(rows)
 
 
 def read_timeline(
@@ -425,19 +494,17 @@ def read_timeline(
     ``values`` are the customer's identifier values (see :func:`customer_rows`). Entries without
     a time come last.
     """
-    entries: list[TimelineEntry] = []
+    found: list[TimelineEntry] = []
     for kind in check_kinds(kinds):
         rows = engine.records(_rows(engine, config, kind, customer_id, values, since, until, limit))
+        items = None
         if kind == "order":
-            items = _order_items(engine, [r["order_id"] for r in rows if r["order_id"]])
-            entries += _orders(rows, items)
-        elif kind == "event":
-            entries += _events(rows)
-        elif kind == "interaction":
-            entries += _interactions(rows)
-        elif kind == "feedback":
-            entries += _feedback(rows)
-        else:
-            entries += _campaigns(rows)
-    entries.sort(key=lambda e: (e.at is not None, e.at or datetime.min), reverse=True)
-    return entries[:limit] if limit is not None else entries
+            items = order_items(engine, [r["order_id"] for r in rows if r["order_id"]])
+        found += entries(kind, rows, items)
+    newest_first(found)
+    return found[:limit] if limit is not None else found
+
+
+def newest_first(found: list[TimelineEntry]) -> None:
+    """Sort entries newest first, those without a time last (in place)."""
+    found.sort(key=lambda e: (e.at is not None, e.at or datetime.min), reverse=True)

@@ -52,6 +52,8 @@ __all__ = [
     "ProfileNotFoundError",
     "ProfileReader",
     "SourceRecord",
+    "lookup_values",
+    "parse_provenance",
 ]
 
 
@@ -166,7 +168,36 @@ class Profile:
         }
 
 
-def _parse_provenance(text: str | None) -> dict[str, FieldSource]:
+def lookup_values(text: str, id_type: str | None) -> list[tuple[str | None, str]]:
+    """``(type, value)`` pairs to look ``text`` up as (type ``None``: any type).
+
+    An e-mail is also tried normalised, a phone number in E.164.
+
+    Examples
+    --------
+    >>> lookup_values(" Anna@X.se ", None)
+    [(None, 'Anna@X.se'), (None, 'anna@x.se')]
+    >>> lookup_values("+46 70 123 45 67", "phone")
+    [('phone', '+46701234567')]
+    """
+    text = text.strip()
+    values: list[tuple[str | None, str]] = []
+    if id_type is None or id_type not in ("email", "phone"):
+        values.append((id_type, text))
+    if id_type in (None, "email") and "@" in text:
+        email = normalise_email(text).value
+        values.append(("email" if id_type else None, email or text.lower()))
+    if id_type in (None, "phone"):
+        phone = normalise_phone(text).value
+        if phone:
+            values.append(("phone" if id_type else None, phone))
+        elif id_type == "phone":
+            values.append(("phone", text))
+    return list(dict.fromkeys(values))
+
+
+def parse_provenance(text: str | None) -> dict[str, FieldSource]:
+    """The field provenance JSON of a golden record, as :class:`FieldSource` by field."""
     try:
         data = json.loads(text) if text else {}
     except ValueError:
@@ -239,7 +270,7 @@ class ProfileReader:
         if id_type != "customer_id":
             ids = self.engine.table("identifier_map")
             match = ibis.literal(False)
-            for kind, value in self._values(text, id_type):
+            for kind, value in lookup_values(text, id_type):
                 one = ids.id_value == value
                 match = match | (one & (ids.id_type == kind) if kind else one)
             rows = self.engine.records(
@@ -257,23 +288,6 @@ class ProfileReader:
                 + " (id_type= in Python).",
             )
         return customers.pop() if customers else None
-
-    @staticmethod
-    def _values(text: str, id_type: str | None) -> list[tuple[str | None, str]]:
-        """``(type, value)`` pairs to look up (type ``None``: any)."""
-        values: list[tuple[str | None, str]] = []
-        if id_type is None or id_type not in ("email", "phone"):
-            values.append((id_type, text))
-        if id_type in (None, "email") and "@" in text:
-            email = normalise_email(text).value
-            values.append(("email" if id_type else None, email or text.lower()))
-        if id_type in (None, "phone"):
-            phone = normalise_phone(text).value
-            if phone:
-                values.append(("phone" if id_type else None, phone))
-            elif id_type == "phone":
-                values.append(("phone", text))
-        return list(dict.fromkeys(values))
 
     def _not_found(self, id_type: str | None) -> ProfileNotFoundError:
         what = f"as {id_type}" if id_type else "as customer id, e-mail, phone or other identifier"
@@ -329,7 +343,7 @@ class ProfileReader:
             **{f: golden.get(f) for f in GOLDEN_FIELDS},
             created_at=golden.get("created_at"),
             updated_at=golden.get("updated_at"),
-            provenance=_parse_provenance(golden.get("provenance")),
+            provenance=parse_provenance(golden.get("provenance")),
             identifiers=identifiers,
             records=self.records(customer_id),
             consents=self._consents(customer_id, values),

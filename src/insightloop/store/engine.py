@@ -274,6 +274,12 @@ class Engine:
         with self._wrapped(f"materialise table '{name}'", expr):
             self.con.create_table(name, expr, overwrite=True)
 
+    def drop_table(self, name: str) -> None:
+        """Drop table ``name`` if it exists (staging tables; never a canonical one)."""
+        self._require_writable()
+        with self._wrapped(f"drop table '{name}'"):
+            self.con.drop_table(name, force=True)
+
     def insert(self, name: str, rows: pd.DataFrame | pa.Table | Sequence[Mapping[str, Any]]) -> int:
         """Append rows to table ``name``; missing columns are null. Returns the number of rows.
 

@@ -37,6 +37,11 @@ class WorkspaceLayout:
         return self.root / "auth.sqlite"
 
     @property
+    def profiles_file(self) -> Path:
+        """The profile documents the API serves (SQLite, see insightloop.profile.store)."""
+        return self.root / "profiles.sqlite"
+
+    @property
     def landing_dir(self) -> Path:
         """Append-only log of received events, written before they are acknowledged."""
         return self.root / "landing"

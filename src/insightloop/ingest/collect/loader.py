@@ -66,6 +66,7 @@ class LandedReport:
     damaged: list[str] = field(default_factory=list)
     more: bool = False  # the pass stopped at PASS_BYTES; records are waiting
     devices_attached: int = 0  # set by the caller that attaches devices to customers
+    profiles_refreshed: int = 0  # set by the caller that keeps the profile store in step
     seconds: float = 0.0
 
     @property
@@ -92,6 +93,7 @@ class LandedReport:
             "damaged": self.damaged,
             "more": self.more,
             "devices_attached": self.devices_attached,
+            "profiles_refreshed": self.profiles_refreshed,
             "seconds": round(self.seconds, 3),
             "batches": [b.to_dict() for b in self.batches],
         }

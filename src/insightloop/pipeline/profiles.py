@@ -1,0 +1,83 @@
+"""Keeping the profile store in step with the database.
+
+The pipeline's ``profiles`` step rebuilds every document after the golden records; the loader of
+received events rewrites the documents of the customers whose events it just loaded (see
+:mod:`insightloop.pipeline.collect`), so the API shows a new event within seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from insightloop.config import Settings
+from insightloop.identity.config import identity_config
+from insightloop.profile.documents import build_documents
+from insightloop.profile.store import ProfileStore
+from insightloop.store import Engine, WorkspaceLayout
+
+__all__ = ["ProfileStoreReport", "build_profile_store", "refresh_profiles"]
+
+
+@dataclass(frozen=True)
+class ProfileStoreReport:
+    """What a rebuild of the profile store wrote."""
+
+    customers: int
+    bytes: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"customers": self.customers, "bytes": self.bytes, "seconds": self.seconds}
+
+
+def build_profile_store(
+    engine: Engine,
+    settings: Settings,
+    layout: WorkspaceLayout,
+    *,
+    run_id: str,
+    progress: Callable[[float], None] | None = None,
+) -> ProfileStoreReport:
+    """Write every customer's profile document into a new store and swap it in."""
+    started = time.perf_counter()
+    store = ProfileStore(layout.profiles_file)
+    written = store.replace_all(
+        build_documents(
+            engine,
+            identity_config(settings.identity),
+            timeline_entries=settings.profiles.timeline_entries,
+            progress=progress,
+        ),
+        run_id=run_id,
+    )
+    return ProfileStoreReport(
+        written, layout.profiles_file.stat().st_size, round(time.perf_counter() - started, 3)
+    )
+
+
+def refresh_profiles(
+    engine: Engine,
+    settings: Settings,
+    layout: WorkspaceLayout,
+    customer_ids: Sequence[str],
+    *,
+    run_id: str,
+) -> int:
+    """Rewrite the documents of ``customer_ids``; returns how many were written.
+
+    Does nothing before the first full build (a store of a few customers would hide the rest),
+    or when ``profiles.refresh_on_load`` is off.
+    """
+    store = ProfileStore(layout.profiles_file)
+    if not customer_ids or not settings.profiles.refresh_on_load or not store.exists():
+        return 0
+    docs = build_documents(
+        engine,
+        identity_config(settings.identity),
+        customer_ids=customer_ids,
+        timeline_entries=settings.profiles.timeline_entries,
+    )
+    return store.upsert((d for chunk in docs for d in chunk), run_id=run_id)

@@ -1,0 +1,11 @@
+"""Privacy: masking personal data for roles that may not see it.
+
+- :func:`mask_profile` and :func:`mask_summary` hide names, contact details, addresses and free
+  text in a profile document and in a search hit.
+"""
+
+from __future__ import annotations
+
+from insightloop.privacy.masking import MASK, mask_email, mask_phone, mask_profile, mask_summary
+
+__all__ = ["MASK", "mask_email", "mask_phone", "mask_profile", "mask_summary"]
