@@ -1,6 +1,11 @@
-"""The baseline of the collection benchmark: a FastAPI endpoint that parses a batch, discards it."""
+"""Baselines: a FastAPI endpoint that parses a batch and discards it (collection benchmark), and
+one that returns a profile-sized dict from memory (profile benchmark)."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -18,3 +23,13 @@ def health() -> dict[str, str]:
 async def batch(request: Request) -> Response:
     orjson.loads(await request.body())
     return Response(b'{"success":true}', media_type="application/json")
+
+
+# The baseline of the profile benchmark: a dict of a profile document's size, from memory.
+_DOC_PATH = os.environ.get("BENCH_PROFILE_DOC")
+_DOC: dict[str, Any] = orjson.loads(Path(_DOC_PATH).read_bytes()) if _DOC_PATH else {}
+
+
+@app.get("/api/v1/profiles/{customer_id}")
+def profile(customer_id: str) -> dict[str, Any]:
+    return {**_DOC, "customer_id": customer_id}

@@ -17,7 +17,7 @@ from insightloop.api.deps import WorkspaceDep
 from insightloop.api.errors import install_error_handlers
 from insightloop.api.ratelimit import RateLimiter
 from insightloop.api.routers import collect, profiles, status
-from insightloop.auth import AuthStore
+from insightloop.auth import AuditWriter, AuthStore
 from insightloop.config import load_settings
 from insightloop.errors import ConfigError
 from insightloop.ingest.collect import LandingLog
@@ -59,6 +59,7 @@ def create_app(workspace: str | Path | None = None, *, background: bool = True) 
             yield
         finally:
             landing.close()  # what was acknowledged is on disk already; this stops the writer
+            app.state.audit_writer.close()
             if loader is not None:
                 loader.stop()
                 loader.run_once()  # load what arrived since the last pass
@@ -76,6 +77,7 @@ def create_app(workspace: str | Path | None = None, *, background: bool = True) 
     app.state.workspace_root = layout.root
     app.state.settings = settings
     app.state.auth = AuthStore.for_workspace(layout.root)
+    app.state.audit_writer = AuditWriter(app.state.auth.audit, synced=False)
     app.state.landing = landing
     app.state.profiles = ProfileStore(layout.profiles_file)
     app.state.loader = loader

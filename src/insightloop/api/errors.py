@@ -54,6 +54,8 @@ _STATUS_BY_CODE = {
     "invalid_request": 400,
     "invalid_decision": 400,
     "profile_store_unavailable": 503,
+    # Personal data is only shown once its read is audited; without the audit log, nothing.
+    "audit_failed": 503,
 }
 
 

@@ -11,6 +11,7 @@ The permission matrix is documented in :mod:`insightloop.auth.roles`.
 from __future__ import annotations
 
 from insightloop.auth.audit import AuditLog
+from insightloop.auth.audit_writer import AuditWriter
 from insightloop.auth.errors import AuthError
 from insightloop.auth.models import ApiToken, AuditEntry, Principal, User, WriteKey
 from insightloop.auth.passwords import MIN_PASSWORD_LENGTH, generate_password
@@ -30,6 +31,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "AuditLog",
+    "AuditWriter",
     "AuthError",
     "AuthStore",
     "Permission",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -75,6 +75,41 @@ class AuditLog:
         """
         with self._db.transaction() as conn:
             self.insert(conn, actor, action, target=target, details=details, outcome=outcome)
+
+    def record_many(self, entries: Sequence[Mapping[str, Any]], *, synced: bool = True) -> None:
+        """Append several entries in one transaction (all or none); each a mapping of
+        :meth:`record`'s arguments (``actor``, ``action``, optional ``target``, ``details``,
+        ``outcome``). ``synced=False``: see :meth:`AuthDatabase.transaction`."""
+        with self._db.transaction(synced=synced) as conn:
+            self._insert_all(conn, entries)
+
+    def writer_connection(self, *, synced: bool) -> sqlite3.Connection:
+        """A connection that :meth:`append_batch` commits batches through (the caller closes
+        it); ``synced=False`` commits without waiting for the disk."""
+        conn = self._db.connect(thread_bound=False)
+        conn.execute(f"PRAGMA synchronous = {'FULL' if synced else 'NORMAL'}")
+        return conn
+
+    def append_batch(self, conn: sqlite3.Connection, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append entries in one transaction on ``conn`` (from :meth:`writer_connection`)."""
+        self._db.begin_soon(conn)
+        try:
+            self._insert_all(conn, entries)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _insert_all(self, conn: sqlite3.Connection, entries: Sequence[Mapping[str, Any]]) -> None:
+        for e in entries:
+            self.insert(
+                conn,
+                e["actor"],
+                e["action"],
+                target=e.get("target"),
+                details=e.get("details"),
+                outcome=e.get("outcome", "ok"),
+            )
 
     def insert(
         self,

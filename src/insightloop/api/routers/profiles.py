@@ -2,7 +2,10 @@
 
 Served from the profile store (materialised documents), never from analytical queries. Personal
 data is masked for roles without ``pii:read``; every read of unmasked personal data is written
-to the audit log (who, which customer, how it was found).
+to the audit log (who, which customer, how it was found) before the answer leaves.
+
+The handlers are coroutines: a profile store read takes tens of microseconds, less than the hop
+to a worker thread, and the audit row is awaited without holding a thread.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from insightloop.api.deps import CurrentPrincipal, require
 from insightloop.api.schemas import CustomerSearchPublic, ErrorPublic, ProfilePublic
-from insightloop.auth import AuthStore, Principal
+from insightloop.auth import AuditWriter, Principal
 from insightloop.identity.config import ID_TYPES, identity_config
 from insightloop.privacy import mask_profile, mask_summary
 from insightloop.profile import KINDS, ProfileNotFoundError, ProfileQueryError
@@ -59,7 +62,7 @@ def _not_found(what: str) -> ProfileNotFoundError:
     )
 
 
-def _answer(
+async def _answer(
     request: Request,
     principal: Principal,
     customer_id: str,
@@ -67,20 +70,20 @@ def _answer(
     timeline_limit: int | None,
     kinds: list[str] | None,
 ) -> Response:
+    wanted = set(check_kinds(kinds)) if kinds else None  # a bad kind fails before any read
     raw = _store(request).get(customer_id)
     if raw is None:
         raise _not_found("customer id" if via == "customer_id" else "identifier")
     unmasked = principal.can("pii:read")
     if unmasked:
-        auth: AuthStore = request.app.state.auth
-        auth.audit.record(
+        audit: AuditWriter = request.app.state.audit_writer
+        await audit.arecord(
             principal.username, "profile.read", target=customer_id, details={"via": via}
         )
     if unmasked and timeline_limit is None and not kinds:
         return Response(raw, media_type=_JSON)  # the stored document as it is
     doc = orjson.loads(raw)
-    if kinds:
-        wanted = set(check_kinds(kinds))
+    if wanted is not None:
         doc["timeline"] = [e for e in doc["timeline"] if e["kind"] in wanted]
     if timeline_limit is not None:
         doc["timeline"] = doc["timeline"][:timeline_limit]
@@ -95,7 +98,7 @@ def _answer(
     responses=_ERRORS,
     operation_id="get_profile",
 )
-def get_profile(
+async def get_profile(
     request: Request,
     principal: CurrentPrincipal,
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
@@ -105,7 +108,7 @@ def get_profile(
     """The 360-degree view of a customer: golden record with provenance, identifiers, source
     records, consents and the most recent touchpoints. Personal data is masked unless the token
     carries ``pii:read``; unmasked reads are audited."""
-    return _answer(request, principal, customer_id, "customer_id", timeline_limit, kinds)
+    return await _answer(request, principal, customer_id, "customer_id", timeline_limit, kinds)
 
 
 @router.get(
@@ -114,7 +117,7 @@ def get_profile(
     responses=_ERRORS,
     operation_id="get_profile_by_identifier",
 )
-def get_profile_by_identifier(
+async def get_profile_by_identifier(
     request: Request,
     principal: CurrentPrincipal,
     identifier_type: Annotated[
@@ -142,7 +145,7 @@ def get_profile_by_identifier(
     customer_id = _store(request).find(value, identifier_type)
     if customer_id is None:
         raise _not_found(f"{identifier_type.replace('_', ' ')}")
-    return _answer(request, principal, customer_id, identifier_type, timeline_limit, kinds)
+    return await _answer(request, principal, customer_id, identifier_type, timeline_limit, kinds)
 
 
 @router.get(
@@ -151,7 +154,7 @@ def get_profile_by_identifier(
     responses=_ERRORS,
     operation_id="search_customers",
 )
-def search_customers(
+async def search_customers(
     request: Request,
     principal: CurrentPrincipal,
     q: Annotated[
@@ -173,8 +176,8 @@ def search_customers(
     unmasked = principal.can("pii:read")
     hits = page.data if unmasked else [mask_summary(h) for h in page.data]
     if unmasked and hits:
-        auth: AuthStore = request.app.state.auth
-        auth.audit.record(
+        audit: AuditWriter = request.app.state.audit_writer
+        await audit.arecord(
             principal.username,
             "customer.search",
             details={"results": len(hits), "customer_ids": [h["customer_id"] for h in hits]},
