@@ -81,7 +81,9 @@ class BackgroundLoader:
                 self._seen = None
                 return False
         self.passes += 1
-        self._seen = self._sizes()
+        # The sizes from before the pass: what landed while it ran may not have been loaded,
+        # and must make the next pass look again.
+        self._seen = sizes
         if report.messages:
             log.info(
                 "loaded %d received messages (%d quarantined, %d duplicates) in %.2f s",
