@@ -14,6 +14,7 @@ from rich.table import Table
 
 from insightloop.auth import AuthStore
 from insightloop.cli.app import JsonOption, WorkspaceOption, app, console, fail, print_json
+from insightloop.cli.demo_stream import stream_events
 from insightloop.cli.render import render_run, render_status, run_with_progress
 from insightloop.cli.serve_cmd import serve_workspace
 from insightloop.cli.workspace_cmds import show_admin_credentials
@@ -214,3 +215,6 @@ def declare(
             if added
             else "Every demo source is declared already."
         )
+
+
+demo_app.command("stream")(stream_events)
