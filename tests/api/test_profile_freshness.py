@@ -95,15 +95,18 @@ def test_a_received_event_shows_in_the_profile_within_five_seconds(
     _send(client, keys["write"], "/v1/track", body)
     seconds = _wait_for(client, keys["token"], "fresh-1")
     assert seconds < VISIBLE_WITHIN
-    r = client.get("/api/v1/profiles/by/user_id/u1", headers={"Authorization": f"Bearer {keys['token']}"})  # fmt: skip
+    auth = {"Authorization": f"Bearer {keys['token']}"}
+    r = client.get("/api/v1/profiles/by/user_id/u1", headers=auth)
     assert r.json()["timeline_counts"]["event"] == 2
 
 
 def test_a_visitor_who_logs_in_brings_their_earlier_anonymous_events(
     client: TestClient, keys: dict[str, str]
 ) -> None:
-    _send(client, keys["write"], "/v1/page", _event("anon-1", type="page", anonymousId="a9", name="Shoes"))  # fmt: skip
-    _send(client, keys["write"], "/v1/identify", _event("login-1", type="identify", userId="u1", anonymousId="a9"))  # fmt: skip
+    page = _event("anon-1", type="page", anonymousId="a9", name="Shoes")
+    login = _event("login-1", type="identify", userId="u1", anonymousId="a9")
+    _send(client, keys["write"], "/v1/page", page)
+    _send(client, keys["write"], "/v1/identify", login)
     _wait_for(client, keys["token"], "login-1")
     _wait_for(client, keys["token"], "anon-1")
 

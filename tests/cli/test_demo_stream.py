@@ -58,7 +58,7 @@ def _doc(customer_id: str, user_id: str, devices: list[str], country: str) -> di
 
 @pytest.fixture
 def shoppers(tmp_path: Path) -> ShopperSource:
-    store = ProfileStore(tmp_path / "profiles.sqlite")
+    store = ProfileStore(tmp_path / "profiles")
     store.replace_all(
         [[_doc("c1", "u1", ["dev-a", "dev-b"], "SE"), _doc("c2", "u2", [], "US"),
           _doc("c3", "u3", ["dev-c"], "CN")]]

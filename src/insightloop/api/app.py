@@ -79,7 +79,7 @@ def create_app(workspace: str | Path | None = None, *, background: bool = True) 
     app.state.auth = AuthStore.for_workspace(layout.root)
     app.state.audit_writer = AuditWriter(app.state.auth.audit, synced=False)
     app.state.landing = landing
-    app.state.profiles = ProfileStore(layout.profiles_file)
+    app.state.profiles = ProfileStore(layout.profiles_dir)
     app.state.loader = loader
     app.state.write_key_limiter = RateLimiter(settings.collect.write_key_requests_per_second)
     app.state.token_limiter = RateLimiter(settings.server.token_requests_per_second)

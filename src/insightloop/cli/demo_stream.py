@@ -21,14 +21,13 @@ import base64
 import csv
 import glob
 import logging
-import sqlite3
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections import deque
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -74,20 +73,12 @@ def workspace_layout(directory: Path, workspace: Path | None) -> WorkspaceLayout
 
 def customers_of(layout: WorkspaceLayout) -> list[tuple[str, str]]:
     """Every ``(user_id, customer_id)`` the workspace's profile store knows, by user id."""
-    path = layout.profiles_file
     hint = "Run the pipeline first: `insightloop demo up` (or `insightloop run`) builds it."
-    if not path.is_file():
-        fail(f"The workspace {layout.root} has no profile store yet.", hint=hint)
     try:
-        # ProfileStore looks identifiers up but does not list them: read its look-up table,
-        # read-only (the server's loader may be writing; SQLite's WAL lets both go on).
-        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10)) as conn:
-            rows = conn.execute(
-                "SELECT l.value, p.customer_id FROM lookup l JOIN profiles p USING (n) "
-                "WHERE l.id_type = 'user_id' ORDER BY l.value, p.customer_id"
-            ).fetchall()
-    except sqlite3.Error as error:
-        fail(f"The profile store {path} cannot be read ({error}).", hint=hint)
+        # Read from the profile store, not the database: the server's loader writes that.
+        rows = ProfileStore(layout.profiles_dir).identifiers("user_id")
+    except InsightloopError as error:
+        fail(f"The profile store of {layout.root} cannot be read: {error.message}", hint=hint)
     customers = sorted({str(u): str(c) for u, c in rows}.items())
     if not customers:
         fail(
@@ -447,7 +438,7 @@ def stream_events(
             )
         else:
             console.print(f"Sending with write key {key.key_id} (source {key.source}).")
-    shoppers = ShopperSource(ProfileStore(layout.profiles_file))
+    shoppers = ShopperSource(ProfileStore(layout.profiles_dir))
     report = send(
         SessionPlanner(customers, products, shoppers, seed).calls(events or None),
         url=url,

@@ -43,7 +43,7 @@ def build_profile_store(
 ) -> ProfileStoreReport:
     """Write every customer's profile document into a new store and swap it in."""
     started = time.perf_counter()
-    store = ProfileStore(layout.profiles_file)
+    store = ProfileStore(layout.profiles_dir)
     written = store.replace_all(
         build_documents(
             engine,
@@ -54,7 +54,7 @@ def build_profile_store(
         run_id=run_id,
     )
     return ProfileStoreReport(
-        written, layout.profiles_file.stat().st_size, round(time.perf_counter() - started, 3)
+        written, store.info()["bytes"], round(time.perf_counter() - started, 3)
     )
 
 
@@ -71,7 +71,7 @@ def refresh_profiles(
     Does nothing before the first full build (a store of a few customers would hide the rest),
     or when ``profiles.refresh_on_load`` is off.
     """
-    store = ProfileStore(layout.profiles_file)
+    store = ProfileStore(layout.profiles_dir)
     if not customer_ids or not settings.profiles.refresh_on_load or not store.exists():
         return 0
     docs = build_documents(

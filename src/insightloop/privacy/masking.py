@@ -2,10 +2,11 @@
 
 Masked are **names**, **contact details** (e-mail addresses, phone numbers), **addresses**
 (street, postcode, city) and the date of birth, wherever they occur in a profile document (the
-golden record, the source records, the identifier list, the keys of guest records), and **free
-text** (contact-centre notes, survey comments, also where a summary quotes them). What is kept is
-what analysis needs and does not point at a person: country and language, the domain of an
-e-mail address, the country calling code of a phone number, ids, times, amounts and scores.
+golden record, the source records, the identifier list, the keys of guest records and the field
+provenance that names them), and **free text** (contact-centre notes, survey comments, also where
+a summary quotes them). What is kept is what analysis needs and does not point at a person:
+country and language, the domain of an e-mail address, the country calling code of a phone
+number, ids, times, amounts and scores.
 
 Masking returns new values and never changes its input.
 
@@ -91,23 +92,31 @@ def _mask_entry(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _mask_key(entry: dict[str, Any]) -> dict[str, Any]:
+    """A record or field provenance whose key is the e-mail or phone itself, key masked."""
+    kind = _KEYED_BY.get(entry.get("source") or "")
+    return {**entry, "key": _mask_field(kind, entry.get("key"))} if kind else entry
+
+
 def mask_profile(doc: dict[str, Any]) -> dict[str, Any]:
     """A copy of profile document ``doc`` with its personal data masked (``masked`` true)."""
     out = copy.copy(doc)
     if isinstance(doc.get("golden"), dict):
         out["golden"] = _mask_fields(doc["golden"])
+    if isinstance(doc.get("provenance"), dict):
+        # A guest's golden e-mail comes from the guest record, whose key is the address.
+        out["provenance"] = {
+            name: _mask_key(entry) if isinstance(entry, dict) else entry
+            for name, entry in doc["provenance"].items()
+        }
     out["identifiers"] = [
         {**i, "value": _mask_field(i.get("type", ""), i.get("value"))}
         for i in doc.get("identifiers") or []
     ]
-    records = []
-    for record in doc.get("records") or []:
-        masked = {**record, "fields": _mask_fields(record.get("fields") or {})}
-        kind = _KEYED_BY.get(record.get("source") or "")
-        if kind:
-            masked["key"] = _mask_field(kind, record.get("key"))
-        records.append(masked)
-    out["records"] = records
+    out["records"] = [
+        _mask_key({**record, "fields": _mask_fields(record.get("fields") or {})})
+        for record in doc.get("records") or []
+    ]
     out["timeline"] = [_mask_entry(e) for e in doc.get("timeline") or []]
     out["masked"] = True
     return out

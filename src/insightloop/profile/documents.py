@@ -92,13 +92,16 @@ def _stage_newest(staged: dict[str, ir.Table], keep: int) -> ir.Table:
     customer's total per kind (rows with ``_n`` null)."""
     picks = ibis.union(
         *(
-            staged[kind].select("customer_id", "_at", "_n", _kind=ibis.literal(kind))
-            for kind in KINDS
+            staged[kind].select(
+                "customer_id", "_at", "_n", _kind=ibis.literal(kind), _rank=ibis.literal(rank)
+            )
+            for rank, kind in enumerate(KINDS)
         )
     )
-    picks = picks.mutate(
-        _g=ibis.row_number().over(group_by=picks.customer_id, order_by=[ibis.desc(picks._at)])
-    )
+    # Entries at the same time are kept in kind order, then newest first within the kind, as
+    # read_timeline's stable sort keeps them: the cut falls where the 360-degree view's does.
+    order = [ibis.desc(picks._at), picks._rank, picks._n]
+    picks = picks.mutate(_g=ibis.row_number().over(group_by=picks.customer_id, order_by=order))
     picks = picks.filter(picks._g < keep).select(
         "customer_id", "_kind", "_n", _total=ibis.null("int64")
     )

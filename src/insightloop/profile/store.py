@@ -1,6 +1,6 @@
 """The profile store: materialised profile documents in an embedded key-value store, for serving.
 
-``<workspace>/profiles.sqlite`` holds one JSON document per customer
+``<workspace>/profiles/`` holds one JSON document per customer
 (:mod:`insightloop.profile.documents`), the identifier values that find each customer, and a
 full-text index of names, contact details and identifiers for search. SQLite in WAL mode lets
 every worker process of the server read while one process writes, and a look-up costs tens of
@@ -9,14 +9,16 @@ microseconds instead of the millisecond of an analytical query.
 Two ways of writing, both by a process that holds the workspace database (so never two at once):
 
 - :meth:`ProfileStore.replace_all` (the pipeline's ``profiles`` step) writes every document into
-  a new file and renames it over the old one; readers notice the new file on their next call.
+  a new generation file, then points ``CURRENT`` at it (an atomic rename); readers move to it
+  within :data:`RECHECK_SECONDS`. A file is never renamed or replaced under an open connection,
+  so SQLite's write-ahead log always belongs to its database file.
 - :meth:`ProfileStore.upsert` (the loader of received events) rewrites some customers' documents
   in one transaction.
 
 Examples
 --------
 >>> import tempfile, pathlib
->>> store = ProfileStore(pathlib.Path(tempfile.mkdtemp()) / "profiles.sqlite")
+>>> store = ProfileStore(pathlib.Path(tempfile.mkdtemp()) / "profiles")
 >>> doc = {"customer_id": "c1", "golden": {"first_name": "Anna", "last_name": "Berg",
 ...        "email": "anna@x.se"}, "identifiers": [{"type": "email", "value": "anna@x.se"}]}
 >>> store.replace_all([[doc]])
@@ -33,6 +35,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
@@ -56,6 +59,9 @@ STORE_VERSION = 1
 #: Golden-record fields of a search hit.
 SUMMARY_FIELDS = ("first_name", "last_name", "email", "phone", "city", "country")
 BUSY_TIMEOUT_MS = 10_000
+#: How often a reader looks whether the store was rebuilt (a new file) by another process.
+RECHECK_SECONDS = 0.5
+_BUILD_HINT = "Build it: `insightloop run` (or `insightloop run profiles` for the store alone)."
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS profiles (
@@ -141,6 +147,15 @@ def _match_query(text: str) -> tuple[str, list[str]]:
     return " AND ".join(f'"{w}"*' for w in words), words
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder (a rename's new entry) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _summary(doc: dict[str, Any]) -> bytes:
     golden = doc.get("golden") or {}
     summary = {"customer_id": doc["customer_id"], **{f: golden.get(f) for f in SUMMARY_FIELDS}}
@@ -151,47 +166,119 @@ class ProfileStore:
     """Profile documents by customer id and by identifier, and search (see the module docs).
 
     Safe to share between threads: each thread reads through its own connection.
+
+    Parameters
+    ----------
+    path
+        The store's folder (``<workspace>/profiles``): generations of the store as SQLite files,
+        and ``CURRENT``, the name of the one in use.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
+        self._gen = 0  # bumped by replace_all here, so this process's readers look at once
 
     @classmethod
     def for_workspace(cls, root: str | Path) -> ProfileStore:
-        return cls(Path(root) / "profiles.sqlite")
+        return cls(Path(root) / "profiles")
 
-    # -- connections -----------------------------------------------------------------------
+    # -- files -----------------------------------------------------------------------------
 
-    def _open(self, path: Path) -> sqlite3.Connection:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        return conn
+    @property
+    def _pointer(self) -> Path:
+        return self.path / "CURRENT"
 
-    def _reader(self) -> sqlite3.Connection:
-        """This thread's connection, reopened when the file was replaced since."""
+    def current_file(self) -> Path:
+        """The SQLite file of the generation in use.
+
+        Raises
+        ------
+        ProfileStoreError
+            When the store has not been built.
+        """
         try:
-            stat = os.stat(self.path)
+            name = self._pointer.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             raise ProfileStoreError(
                 "The profile store has not been built yet.",
-                hint="`insightloop run` builds it (or `insightloop profile build`).",
+                hint=_BUILD_HINT,
             ) from None
-        ident = (stat.st_dev, stat.st_ino)
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.ident != ident:
+        return self.path / name
+
+    @staticmethod
+    def _files(db: Path) -> tuple[Path, Path, Path]:
+        return db, Path(f"{db}-wal"), Path(f"{db}-shm")
+
+    def _retire_old(self, keep: set[str]) -> None:
+        """Delete generations other than ``keep``: a reader still on the one before had its
+        file open already (an open file outlives its name), and looks at CURRENT again within
+        :data:`RECHECK_SECONDS`."""
+        for db in self.path.glob("gen-*.sqlite"):
+            if db.name not in keep:
+                for f in self._files(db):
+                    f.unlink(missing_ok=True)
+
+    # -- connections -----------------------------------------------------------------------
+
+    @staticmethod
+    def _open(path: Path, *, create: bool = False) -> sqlite3.Connection:
+        # mode=rw never creates a file: a generation deleted meanwhile fails instead of
+        # appearing empty.
+        uri = f"{path.as_uri()}?mode={'rwc' if create else 'rw'}"
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+
+    def _checked(self, db: Path) -> sqlite3.Connection:
+        try:
+            conn = self._open(db)
+        except sqlite3.OperationalError:
+            raise ProfileStoreError(
+                "The profile store's current file is missing.", hint=_BUILD_HINT
+            ) from None
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError:  # not an SQLite file at all
+            conn.close()
+            raise ProfileStoreError(
+                f"{db.name} is not a profile store.", hint=_BUILD_HINT
+            ) from None
+        if version != STORE_VERSION:
+            conn.close()
+            raise ProfileStoreError(
+                f"The profile store has layout version {version}; this release reads "
+                f"version {STORE_VERSION}.",
+                hint=_BUILD_HINT,
+            )
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's connection, moved to the current generation when the store was
+        rebuilt (CURRENT is read every :data:`RECHECK_SECONDS` at most)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        now = time.monotonic()
+        if conn is not None and now < self._local.recheck_at and self._local.gen == self._gen:
+            return conn
+        for attempt in range(3):
+            db = self.current_file()
+            if conn is not None and self._local.db == db:
+                break
             if conn is not None:
                 conn.close()
-            conn = self._open(self.path)
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version != STORE_VERSION:
-                conn.close()
-                raise ProfileStoreError(
-                    f"The profile store has layout version {version}; this release reads "
-                    f"version {STORE_VERSION}.",
-                    hint="Rebuild it: `insightloop profile build`.",
-                )
-            self._local.conn, self._local.ident = conn, ident
+                self._local.conn = conn = None  # never handed out again if the next one fails
+            try:
+                conn = self._checked(db)
+            except ProfileStoreError:
+                if attempt == 2 or db.exists():
+                    raise
+                continue  # replaced between reading CURRENT and opening: read it again
+            self._local.conn, self._local.db = conn, db
+            break
+        assert conn is not None
+        self._local.recheck_at, self._local.gen = now + RECHECK_SECONDS, self._gen
         return conn
 
     def close(self) -> None:
@@ -202,12 +289,13 @@ class ProfileStore:
             self._local.conn = None
 
     @contextmanager
-    def _writing(self, path: Path) -> Iterator[sqlite3.Connection]:
-        with closing(self._open(path)) as conn:
+    def _writing(self, db: Path, *, create: bool = False) -> Iterator[sqlite3.Connection]:
+        with closing(self._open(db, create=create)) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
+            if create:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -247,44 +335,68 @@ class ProfileStore:
     def replace_all(
         self, chunks: Iterable[list[dict[str, Any]]], *, run_id: str | None = None
     ) -> int:
-        """Write these documents as the whole store (a new file renamed over the old one).
+        """Write these documents as the whole store: a new generation file, made current by
+        renaming ``CURRENT`` over the old pointer once it is complete and on disk.
 
         Returns the number of documents written. Nothing changes if writing fails.
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            leftover.unlink(missing_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True)
+        db = self.path / f"gen-{time.time_ns()}-{os.getpid()}.sqlite"
         at = datetime.now(UTC).isoformat()
         written = 0
         try:
-            with self._writing(tmp) as conn:
+            with self._writing(db, create=True) as conn:
                 for chunk in chunks:
                     written += self._write(conn, chunk, at)
                 self._set_meta(conn, at, run_id, written)
-            with closing(self._open(tmp)) as conn:
+            with closing(self._open(db)) as conn:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                conn.execute("PRAGMA journal_mode = DELETE")  # one file to rename
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-            for stale in (Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
-                stale.unlink(missing_ok=True)
-        finally:
-            for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-                leftover.unlink(missing_ok=True)
+            _fsync(db)
+            previous = self._pointer.read_text().strip() if self._pointer.exists() else ""
+            tmp = self.path / f"CURRENT.{os.getpid()}.tmp"
+            tmp.write_text(db.name + "\n", encoding="utf-8")
+            _fsync(tmp)
+            os.replace(tmp, self._pointer)
+            _fsync(self.path)
+        except BaseException:
+            for f in self._files(db):
+                f.unlink(missing_ok=True)
+            raise
+        self._gen += 1
+        self._retire_old({db.name, previous})
         return written
 
     def upsert(self, docs: Iterable[dict[str, Any]], *, run_id: str | None = None) -> int:
         """Write these customers' documents over their old ones, in one transaction."""
-        if not self.path.exists():
+        if not self.exists():
             return self.replace_all([list(docs)], run_id=run_id)
+        self._reader()  # refuses a store of another layout instead of writing into it
         at = datetime.now(UTC).isoformat()
-        with self._writing(self.path) as conn:
+        with self._writing(self.current_file()) as conn:
             written = self._write(conn, docs, at)
             total = conn.execute("SELECT count(*) FROM profiles").fetchone()[0]
             self._set_meta(conn, at, run_id, total, full=False)
         return written
+
+    def delete(self, customer_ids: Iterable[str], *, run_id: str | None = None) -> int:
+        """Remove these customers' documents (customers merged away); returns how many were."""
+        if not self.exists():
+            return 0
+        self._reader()
+        at = datetime.now(UTC).isoformat()
+        removed = 0
+        with self._writing(self.current_file()) as conn:
+            for cid in customer_ids:
+                old = conn.execute("SELECT n FROM profiles WHERE customer_id = ?", (cid,))
+                row = old.fetchone()
+                if row is not None:
+                    conn.execute("DELETE FROM lookup WHERE n = ?", row)
+                    conn.execute("DELETE FROM search WHERE rowid = ?", row)
+                    conn.execute("DELETE FROM profiles WHERE n = ?", row)
+                    removed += 1
+            total = conn.execute("SELECT count(*) FROM profiles").fetchone()[0]
+            self._set_meta(conn, at, run_id, total, full=False)
+        return removed
 
     @staticmethod
     def _set_meta(
@@ -302,18 +414,20 @@ class ProfileStore:
     # -- reading ---------------------------------------------------------------------------
 
     def exists(self) -> bool:
-        return self.path.exists()
+        """Whether the store has been built."""
+        return self._pointer.exists()
 
     def info(self) -> dict[str, Any]:
         """When the store was built and last updated, and how many customers it holds."""
         meta = dict(self._reader().execute("SELECT key, value FROM meta").fetchall())
         return {
             "path": str(self.path),
+            "file": self.current_file().name,
             "customers": int(meta.get("customers", 0)),
             "built_at": meta.get("built_at"),
             "updated_at": meta.get("updated_at"),
             "updated_by": meta.get("updated_by") or None,
-            "bytes": self.path.stat().st_size,
+            "bytes": sum(f.stat().st_size for f in self._files(self.current_file()) if f.exists()),
         }
 
     def get(self, customer_id: str) -> bytes | None:
@@ -369,6 +483,15 @@ class ProfileStore:
                 hint="Say which kind of identifier it is: " + " or ".join(kinds) + ".",
             )
         return customers.pop() if customers else None
+
+    def identifiers(self, id_type: str) -> list[tuple[str, str]]:
+        """Every ``(value, customer_id)`` of identifier type ``id_type``, sorted."""
+        rows = self._reader().execute(
+            "SELECT l.value, p.customer_id FROM lookup l JOIN profiles p USING (n) "
+            "WHERE l.id_type = ? ORDER BY l.value, p.customer_id",
+            (id_type,),
+        )
+        return [(str(v), str(c)) for v, c in rows]
 
     def id_types(self) -> list[str]:
         """The identifier types the store holds values of."""

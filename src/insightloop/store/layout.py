@@ -37,9 +37,9 @@ class WorkspaceLayout:
         return self.root / "auth.sqlite"
 
     @property
-    def profiles_file(self) -> Path:
-        """The profile documents the API serves (SQLite, see insightloop.profile.store)."""
-        return self.root / "profiles.sqlite"
+    def profiles_dir(self) -> Path:
+        """The profile documents the API serves (SQLite files, see insightloop.profile.store)."""
+        return self.root / "profiles"
 
     @property
     def landing_dir(self) -> Path:
