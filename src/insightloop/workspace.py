@@ -53,6 +53,7 @@ from insightloop.pipeline import (
     recent_runs,
     run_pipeline,
 )
+from insightloop.pipeline.profiles import rewrite_profiles
 from insightloop.pipeline.records import now_utc
 from insightloop.profile import ProfileReader, build_golden_records
 from insightloop.quality import count_rows_expr
@@ -391,6 +392,14 @@ class Workspace:
         run_id = new_run_id()
         result = decide(config, run_id, actor or _os_user())
         build_golden_records(self.engine, config, run_id=run_id)
+        rewrite_profiles(
+            self.engine,
+            self.settings,
+            self.layout,
+            result.after_ids,
+            removed=result.before_ids,
+            run_id=run_id,
+        )
         return result
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import orjson
 import pyarrow as pa
 import pytest
 
@@ -28,6 +29,9 @@ from insightloop.identity.resolve import (
     resolve_identities,
     review_id,
 )
+from insightloop.pipeline.profiles import build_profile_store
+from insightloop.profile import build_golden_records
+from insightloop.profile.store import ProfileStore
 from insightloop.store import Engine
 from tests.decorator import mark_with_all_backends
 from tests.identity.test_resolve import _customer
@@ -356,3 +360,27 @@ def test_invalid_decisions_fail_with_a_hint_and_change_nothing(ws: Workspace) ->
     assert _customers(engine) == before
     assert ws.identity_decisions() == []
     assert ws.merge_log() == []
+
+
+# -- the profile store follows ------------------------------------------------------------------
+
+
+def test_the_profile_store_follows_a_merge_and_an_unmerge(ws: Workspace) -> None:
+    build_golden_records(ws.engine, CONFIG, run_id="r1")
+    build_profile_store(ws.engine, ws.settings, ws.layout, run_id="r1")
+    store = ProfileStore(ws.layout.profiles_dir)
+    ada, alan = _ids(ws.engine, "crm|C1", "crm|C2")
+    assert store.find("+441111") == alan
+
+    ws.merge_customers([ada, alan], reason="same person", actor="ann")
+    assert store.get(alan) is None  # merged away: no stale document left to serve
+    assert store.find("+441111") == ada == store.find("ada@x.example")
+    merged = orjson.loads(store.get(ada) or b"{}")
+    assert {"+441111", "L9"} <= {i["value"] for i in merged["identifiers"]}
+
+    ws.unmerge_records(ada, ["crm:C2"], reason="not the same after all", actor="ann")
+    (split,) = _ids(ws.engine, "crm|C2")
+    assert store.find("+441111") == split != ada
+    assert store.find("ada@x.example") == ada
+    golden = {r["customer_id"] for r in ws.engine.records(ws.engine.table("customers"))}
+    assert store.info()["customers"] == len(golden)

@@ -2,7 +2,8 @@
 
 The pipeline's ``profiles`` step rebuilds every document after the golden records; the loader of
 received events rewrites the documents of the customers whose events it just loaded (see
-:mod:`insightloop.pipeline.collect`), so the API shows a new event within seconds.
+:mod:`insightloop.pipeline.collect`), so the API shows a new event within seconds; a manual merge
+or unmerge rewrites the customers it changed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from insightloop.profile.documents import build_documents
 from insightloop.profile.store import ProfileStore
 from insightloop.store import Engine, WorkspaceLayout
 
-__all__ = ["ProfileStoreReport", "build_profile_store", "refresh_profiles"]
+__all__ = ["ProfileStoreReport", "build_profile_store", "refresh_profiles", "rewrite_profiles"]
 
 
 @dataclass(frozen=True)
@@ -81,3 +82,30 @@ def refresh_profiles(
         timeline_entries=settings.profiles.timeline_entries,
     )
     return store.upsert((d for chunk in docs for d in chunk), run_id=run_id)
+
+
+def rewrite_profiles(
+    engine: Engine,
+    settings: Settings,
+    layout: WorkspaceLayout,
+    customer_ids: Sequence[str],
+    *,
+    removed: Sequence[str] = (),
+    run_id: str,
+) -> int:
+    """After a manual merge or unmerge: rewrite the documents of ``customer_ids`` and remove
+    those of ``removed`` (customers merged away). Nothing before the first full build."""
+    store = ProfileStore(layout.profiles_dir)
+    if not store.exists():
+        return 0
+    docs = build_documents(
+        engine,
+        identity_config(settings.identity),
+        customer_ids=customer_ids,
+        timeline_entries=settings.profiles.timeline_entries,
+    )
+    written = store.upsert((d for chunk in docs for d in chunk), run_id=run_id)
+    gone = sorted(set(removed) - set(customer_ids))
+    if gone:
+        store.delete(gone, run_id=run_id)
+    return written

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import WithJsonSchema
 
 from insightloop.api.deps import CurrentPrincipal, require
 from insightloop.api.schemas import CustomerSearchPublic, ErrorPublic, ProfilePublic
@@ -38,7 +39,8 @@ TimelineLimit = Annotated[
     Query(ge=0, le=1000, description="At most this many timeline entries (default: all kept)."),
 ]
 Kinds = Annotated[
-    list[str] | None,
+    # Documented as an enum, checked by check_kinds (an unknown kind is a 400 naming the kinds).
+    list[Annotated[str, WithJsonSchema({"type": "string", "enum": list(KINDS)})]] | None,
     Query(description=f"Only timeline entries of these kinds: {', '.join(KINDS)}."),
 ]
 
@@ -112,7 +114,8 @@ async def get_profile(
 
 
 @router.get(
-    "/profiles/by/{identifier_type}/{value}",
+    # `:path`: identifier values from source systems may hold a "/" ("HQ/1042"), sent as %2F.
+    "/profiles/by/{identifier_type}/{value:path}",
     response_model=ProfilePublic,
     responses=_ERRORS,
     operation_id="get_profile_by_identifier",
