@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,7 @@ def document(n: int) -> dict[str, Any]:
 def build_store(root: Path, customers: int) -> dict[str, Any]:
     from insightloop.profile.store import ProfileStore
 
-    store = ProfileStore(root / "profiles.sqlite")
+    store = ProfileStore.for_workspace(root)
     start = time.perf_counter()
     chunks = ([document(n) for n in range(s, min(s + 10_000, customers))]
               for s in range(0, customers, 10_000))  # fmt: skip
@@ -124,7 +125,7 @@ def build_store(root: Path, customers: int) -> dict[str, Any]:
     return {
         "customers": written,
         "seconds": round(time.perf_counter() - start, 1),
-        "bytes": (root / "profiles.sqlite").stat().st_size,
+        "bytes": store.info()["bytes"],
         "document_json_bytes": len(orjson.dumps(document(0))),
     }
 
@@ -155,27 +156,38 @@ def _loop(
     queue: Any,
 ) -> None:  # fmt: skip
     """Closed loop (``rate`` 0) or open loop at ``rate`` requests/s; puts (ok, failed,
-    latencies) on ``queue``."""
+    latencies) on ``queue``. Connections are used in turn, so none idles past the server's
+    keep-alive timeout; one the server closed anyway is reopened and the request sent again."""
     rnd = random.Random(seed)
     selector = selectors.DefaultSelector()
-    idle: list[socket.socket] = []
+    idle: deque[socket.socket] = deque()
     busy: dict[socket.socket, list[Any]] = {}
-    for _ in range(conns):
+
+    def connect() -> socket.socket:
         s = socket.create_connection(("127.0.0.1", port))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         selector.register(s, selectors.EVENT_READ)
-        idle.append(s)
+        return s
+
+    def send(s: socket.socket, scheduled: float, request: bytes | None = None) -> None:
+        request = request or _request(port, token, rnd.randrange(customers))
+        try:
+            s.sendall(request)
+        except OSError:  # closed by the server while idle
+            selector.unregister(s)
+            s.close()
+            s = connect()
+            s.sendall(request)
+        busy[s] = [scheduled, b"", request]
+
+    for _ in range(conns):
+        idle.append(connect())
     ok = failed = 0
     latencies: list[float] = []
     start = time.perf_counter()
     end = start + seconds
-    due: list[float] = []  # open loop: scheduled send times not yet sent
+    due: deque[float] = deque()  # open loop: scheduled send times not yet sent
     sent = 0
-
-    def send(s: socket.socket, scheduled: float) -> None:
-        s.sendall(_request(port, token, rnd.randrange(customers)))
-        busy[s] = [scheduled, b""]
-
     while True:
         now = time.perf_counter()
         if rate:
@@ -183,20 +195,30 @@ def _loop(
                 due.append(start + sent / rate)
                 sent += 1
             while due and idle:
-                send(idle.pop(), due.pop(0))
+                send(idle.popleft(), due.popleft())
         else:
             while idle and now < end:
-                send(idle.pop(), now)
-        if now >= end and not busy:
+                send(idle.popleft(), now)
+        if now >= end and not busy and not due:
             break
-        timeout = 0.001 if rate else 1.0
-        for event, _ in selector.select(timeout=timeout):
+        for event, _ in selector.select(timeout=0.001 if rate else 1.0):
             s = event.fileobj
             assert isinstance(s, socket.socket)
             entry = busy.get(s)
+            data = s.recv(1 << 20)
+            if not data:  # the server closed it: reopen (and resend what was in flight)
+                selector.unregister(s)
+                s.close()
+                if entry is None:
+                    idle.remove(s)
+                    idle.append(connect())
+                else:
+                    del busy[s]
+                    send(connect(), entry[0], entry[2])
+                continue
             if entry is None:
                 continue
-            entry[1] += s.recv(1 << 20)
+            entry[1] += data
             done = _read_response(entry[1])
             if done is None:
                 continue

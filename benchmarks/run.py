@@ -168,12 +168,32 @@ def bench_collection(sizes: list[int]) -> list[dict[str, Any]]:
     return [{"benchmark": "collection", "command": " ".join(argv[1:]), "result": json.loads(text)}]
 
 
+def _server_benchmark(name: str, argv: list[str]) -> list[dict[str, Any]]:
+    done = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, check=True)
+    text = done.stdout[done.stdout.index("{") :]
+    command = "python -m " + " ".join(argv)
+    return [{"benchmark": name, "command": command, "result": json.loads(text)}]
+
+
+def bench_profile_api(sizes: list[int]) -> list[dict[str, Any]]:
+    """The profile API over 1M customers against a bare endpoint (benchmarks/profile_api.py)."""
+    argv = ["benchmarks.profile_api", "--customers", "1000000", "--seconds", "20"]
+    return _server_benchmark("profile_api", argv)
+
+
+def bench_soak(sizes: list[int]) -> list[dict[str, Any]]:
+    """Ten minutes of profile reads and collection: does memory stay flat (benchmarks/soak.py)."""
+    return _server_benchmark("soak", ["benchmarks.soak", "--minutes", "10"])
+
+
 BENCHMARKS = {
     "demo": bench_demo_generation,
     "load": bench_load,
     "identity": bench_identity,
     "matching": bench_matching,
     "collection": bench_collection,
+    "profile_api": bench_profile_api,
+    "soak": bench_soak,
 }
 
 

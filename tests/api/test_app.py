@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,8 @@ def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> No
     rows = {t["name"]: t["rows"] for t in body["tables"]}
     assert rows["orders"] == 2
     assert body["last_run"]["status"] == "succeeded"
+    assert body["profile_store"]["customers"] == 0  # orders without identifiers: no customers
+    assert datetime.fromisoformat(body["profile_store"]["built_at"]).tzinfo is not None
     assert [s["step"] for s in body["last_run"]["step_records"]] == [
         "load",
         "collect",

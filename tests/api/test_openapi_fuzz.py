@@ -51,12 +51,6 @@ GENERIC_500 = {"code": "internal_error", "message": "Internal server error.", "h
 
 CONFIG = schemathesis.Config.from_dict(
     {
-        "checks": {
-            # Times of runs and records are naive UTC ("2024-03-01T10:00:00"), which the
-            # documented `format: date-time` (RFC 3339) does not allow. Everything else in the
-            # schemas is checked; test_documented_date_times_carry_an_offset tracks the gap.
-            "response_schema_conformance": {"validate-formats": False},
-        },
         "operations": [
             {
                 "include-tag": COLLECTION,
@@ -343,16 +337,16 @@ def test_real_profiles_and_searches_conform(
         case.validate_response(response, headers=dict(headers))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Run times are naive UTC, without the offset of an RFC 3339 date-time (the documented "
-    "format); once they carry one, drop validate-formats from CONFIG and this mark.",
-)
 def test_documented_date_times_carry_an_offset(
     app: FastAPI, credentials: dict[str, dict[str, str]]
 ) -> None:
     with TestClient(app) as client:
         status = client.get("/api/v1/status", headers=credentials["token"]).json()
-    for name in ("started_at", "finished_at"):
-        assert datetime.fromisoformat(status["last_run"][name]).tzinfo is not None, name
+        url = f"/api/v1/profiles/{CUSTOMER_ID}"
+        profile = client.get(url, headers=credentials["token"]).json()
+    times = [status["last_run"]["started_at"], status["last_run"]["finished_at"]]
+    times += [profile["materialised_at"], *(e["at"] for e in profile["timeline"] if e["at"])]
+    times += [r["assigned_at"] for r in profile["records"] if r["assigned_at"]]
+    assert len(times) > 4
+    for time in times:
+        assert datetime.fromisoformat(time).tzinfo is not None, time

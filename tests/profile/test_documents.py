@@ -176,8 +176,8 @@ def test_the_timeline_is_the_newest_entries_across_kinds(all_docs: dict[str, Any
 def test_an_entry_without_a_time_comes_last(all_docs: dict[str, Any]) -> None:
     dana = all_docs["C-DANA"]
     assert [(e["kind"], e["key"], e["at"]) for e in dana["timeline"]] == [
-        ("order", "W-3", "2024-04-01T12:00:00"),
-        ("feedback", "F-3", "2024-04-01T12:00:00"),
+        ("order", "W-3", "2024-04-01T12:00:00+00:00"),
+        ("feedback", "F-3", "2024-04-01T12:00:00+00:00"),
         ("campaign", "CMP-1", None),
     ]
     order = dana["timeline"][0]

@@ -129,7 +129,7 @@ def test_profile_holds_golden_record_provenance_identifiers_and_records(
     assert records[("id:anonymous_id", "dev-anna")].first_seen == datetime(2024, 3, 1, 9, 55)
     data = profile.to_dict()
     assert json.loads(json.dumps(data))["golden"]["birth_date"] == "1985-04-12"
-    assert data["provenance"]["city"]["at"] == "2023-05-01T00:00:00"
+    assert data["provenance"]["city"]["at"] == "2023-05-01T00:00:00+00:00"  # stored as UTC
 
 
 def test_the_profile_works_before_golden_records_are_built(
@@ -172,7 +172,7 @@ def test_timeline_covers_every_table_newest_first(reader: ProfileReader) -> None
     assert (entry["m1"].summary, entry["m1"].channel) == ("Viewed page Home", "web")
     assert (entry["m2"].summary, entry["m2"].channel) == ("Product Viewed", "app")
     assert entry["m3"].summary == "Identified as user u-anna"
-    assert entry["m3"].to_dict()["at"] == "2024-03-01T09:59:00"
+    assert entry["m3"].to_dict()["at"] == "2024-03-01T09:59:00+00:00"
 
 
 def test_timeline_leaves_out_other_customers_touchpoints(reader: ProfileReader) -> None:

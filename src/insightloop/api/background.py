@@ -1,4 +1,8 @@
-"""The server's background loader: landed events into the database every few seconds.
+"""The server's background loader: landed events into the database within seconds.
+
+It looks at the landing log every :data:`POLL_SECONDS` and starts a pass as soon as the log has
+grown, but at most one pass every ``collect.load_interval_seconds`` (counted from the start of
+the last): a quiet server loads a new event at once, a busy one in batches.
 
 Every worker process runs one; each pass first takes the workspace's loader lock without
 waiting, so one process loads at a time and another takes over when it stops. The database is
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -24,9 +29,13 @@ __all__ = ["BackgroundLoader"]
 
 log = logging.getLogger(__name__)
 
+#: How often the loader looks whether the landing log has grown (a listing and a stat).
+POLL_SECONDS = 0.2
+
 
 class BackgroundLoader:
-    """Runs :func:`drain_landing` every ``collect.load_interval_seconds`` in a thread."""
+    """Runs :func:`drain_landing` in a thread when events have landed, at most every
+    ``collect.load_interval_seconds``."""
 
     def __init__(self, layout: WorkspaceLayout, settings: Settings) -> None:
         self.layout = layout
@@ -46,8 +55,13 @@ class BackgroundLoader:
             self._thread.join(timeout=60)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.run_once()
+        last_start = float("-inf")
+        while not self._stop.wait(min(POLL_SECONDS, self.interval)):
+            if time.monotonic() - last_start < self.interval:
+                continue
+            started = time.monotonic()
+            if self.run_once():
+                last_start = started
 
     def _sizes(self) -> dict[str, int]:
         sizes = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated
@@ -64,12 +65,20 @@ async def _principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
-def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets through principals holding ``permission`` (403 otherwise)."""
+@functools.cache
+def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that lets through principals holding ``permission`` (403 otherwise) and
+    returns the principal.
 
-    # Coroutines, not functions: FastAPI runs a plain function dependency in a worker thread,
-    # a hop that costs more than the check.
-    async def check(principal: CurrentPrincipal) -> Principal:
+    One dependency that does it all, and the same one for the same permission (cached): FastAPI
+    resolves each dependency of each request with some ceremony, which on a profile look-up
+    costs more than the look-up.
+    """
+
+    # A coroutine, not a function: FastAPI runs a plain function dependency in a worker
+    # thread, a hop that costs more than the check.
+    async def check(request: Request) -> Principal:
+        principal = await _principal(request)
         if not principal.can(permission):
             raise HTTPException(
                 403,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 __all__ = [
     "ConsentPublic",
@@ -16,6 +16,7 @@ __all__ = [
     "GoldenPublic",
     "IdentifierPublic",
     "ProfilePublic",
+    "ProfileStorePublic",
     "RunPublic",
     "RunsPublic",
     "SourceRecordPublic",
@@ -23,6 +24,14 @@ __all__ = [
     "TablePublic",
     "TimelineEntryPublic",
 ]
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+#: A time as the API writes it: RFC 3339 with its offset (the workspace stores naive UTC).
+UtcDateTime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class ErrorPublic(BaseModel):
@@ -42,8 +51,8 @@ class StepRunPublic(BaseModel):
     step: str
     position: int
     status: str
-    started_at: datetime | None
-    finished_at: datetime | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
     seconds: float | None
     rows_written: int
     summary: dict[str, Any]
@@ -52,8 +61,8 @@ class StepRunPublic(BaseModel):
 
 class RunPublic(BaseModel):
     run_id: str
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: UtcDateTime
+    finished_at: UtcDateTime | None
     seconds: float | None
     status: str
     steps: list[str]
@@ -67,6 +76,15 @@ class RunsPublic(BaseModel):
     count: int
 
 
+class ProfileStorePublic(BaseModel):
+    """The profile store the profile API serves from."""
+
+    customers: int = Field(description="Customers with a profile document.")
+    built_at: UtcDateTime | None = Field(description="The last full build (pipeline run).")
+    updated_at: UtcDateTime | None = Field(description="The last change (a build or the loader).")
+    bytes: int = Field(description="Size of the store on disk.")
+
+
 class StatusPublic(BaseModel):
     path: str
     name: str
@@ -76,6 +94,9 @@ class StatusPublic(BaseModel):
     schema_current: bool
     tables: list[TablePublic]
     last_run: RunPublic | None
+    profile_store: ProfileStorePublic | None = Field(
+        None, description="Null before the first pipeline run builds it."
+    )
 
 
 # -- profiles ----------------------------------------------------------------------------------
@@ -102,7 +123,7 @@ class FieldSourcePublic(BaseModel):
 
     source: str | None = Field(None, description="Source of the record that won.")
     key: str | None = Field(None, description="Key of that record in its source.")
-    at: datetime | None = Field(None, description="When the value was set there.")
+    at: UtcDateTime | None = Field(None, description="When the value was set there.")
     rule: str | None = Field(None, description="The survivorship rule that chose it.")
 
 
@@ -116,20 +137,20 @@ class SourceRecordPublic(BaseModel):
     source: str
     key: str | None
     fields: dict[str, Any]
-    first_seen: datetime | None = None
-    assigned_at: datetime | None = None
+    first_seen: UtcDateTime | None = None
+    assigned_at: UtcDateTime | None = None
 
 
 class ConsentPublic(BaseModel):
     channel: str | None
     purpose: str | None
     status: str | None
-    recorded_at: datetime | None
+    recorded_at: UtcDateTime | None
     source: str | None
 
 
 class TimelineEntryPublic(BaseModel):
-    at: datetime | None
+    at: UtcDateTime | None
     kind: str = Field(description="order, event, interaction, feedback or campaign.")
     channel: str | None
     summary: str
@@ -143,8 +164,8 @@ class ProfilePublic(BaseModel):
 
     customer_id: str
     golden: GoldenPublic
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: UtcDateTime | None = None
+    updated_at: UtcDateTime | None = None
     provenance: dict[str, FieldSourcePublic]
     identifiers: list[IdentifierPublic]
     records: list[SourceRecordPublic]
@@ -153,7 +174,7 @@ class ProfilePublic(BaseModel):
         description="The most recent touchpoints, newest first."
     )
     timeline_counts: dict[str, int] = Field(description="All touchpoints of the customer by kind.")
-    materialised_at: datetime = Field(description="When this document was built.")
+    materialised_at: UtcDateTime = Field(description="When this document was built.")
     masked: bool = Field(description="Whether personal data is masked for the caller's role.")
 
 

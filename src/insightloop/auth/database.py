@@ -206,7 +206,7 @@ class AuthDatabase:
 
     @staticmethod
     def begin_soon(conn: sqlite3.Connection) -> None:
-        """``BEGIN IMMEDIATE``, retried every millisecond while another process writes.
+        """``BEGIN IMMEDIATE``, retried every 0.2 ms while another process writes.
 
         SQLite's own busy handler backs off to sleeps of 50 and 100 ms, which two server
         workers auditing every request at once turn into the latency of every request.
@@ -220,7 +220,7 @@ class AuthDatabase:
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
-                time.sleep(0.001)
+                time.sleep(0.0002)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def schema_version(self) -> int:

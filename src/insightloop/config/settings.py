@@ -116,7 +116,9 @@ class CollectSettings(_Section):
         2.0,
         gt=0,
         le=3600,
-        description="How often the server's loader moves landed events into the database.",
+        description="The shortest time between two passes of the server's loader, which moves "
+        "landed events into the database; after a quiet spell a pass starts as soon as events "
+        "land.",
     )
     max_body_bytes: int = Field(
         8 * 1024 * 1024,

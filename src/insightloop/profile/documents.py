@@ -33,6 +33,7 @@ from insightloop.profile.records import record_of, records_table, sort_records
 from insightloop.profile.timeline import (
     COLUMNS,
     KINDS,
+    carrying,
     entries,
     kind_rows,
     newest_first,
@@ -62,11 +63,16 @@ def _scoped(t: ir.Table, scope: ir.Table | None) -> ir.Table:
 
 
 def _stage_timeline(
-    engine: Engine, config: IdentityConfig, kind: str, scope: ir.Table | None, keep: int
+    engine: Engine,
+    config: IdentityConfig,
+    kind: str,
+    scope: ir.Table | None,
+    keep: int,
+    values: Sequence[str] | None,
 ) -> ir.Table:
     """The newest ``keep`` rows of ``kind`` per customer, numbered (``_n``) newest first, with
     the customer's total (``_total``) and the time as ``_at``."""
-    t = kind_rows(engine, config, kind)
+    t = kind_rows(engine, config, kind, values)
     t = _scoped(t.filter(t.customer_id.notnull()), scope)
     time = t[time_column(kind)]
     t = t.select(
@@ -116,8 +122,12 @@ def _stage_newest(staged: dict[str, ir.Table], keep: int) -> ir.Table:
     return ibis.union(picks.cast(totals.schema()), totals)
 
 
-def _stage_consents(engine: Engine, config: IdentityConfig, scope: ir.Table | None) -> ir.Table:
+def _stage_consents(
+    engine: Engine, config: IdentityConfig, scope: ir.Table | None, values: Sequence[str] | None
+) -> ir.Table:
     t = rows_with_customer(engine, config, "consents")
+    if values is not None:
+        t = carrying(t, "consents", values)
     t = _scoped(t.filter(t.customer_id.notnull()), scope)
     t = t.mutate(
         _n=ibis.row_number().over(
@@ -134,7 +144,11 @@ def _stage_consents(engine: Engine, config: IdentityConfig, scope: ir.Table | No
 
 
 def _stages(
-    engine: Engine, config: IdentityConfig, scope: ir.Table | None, keep: int
+    engine: Engine,
+    config: IdentityConfig,
+    scope: ir.Table | None,
+    keep: int,
+    values: Sequence[str] | None,
 ) -> dict[str, ir.Table]:
     ids = engine.table("identifier_map")
     mapped = _scoped(engine.table("customer_map"), scope)
@@ -142,11 +156,28 @@ def _stages(
         "golden": _scoped(engine.table("customers"), scope),
         "identifiers": _scoped(ids, scope).select("customer_id", "id_type", "id_value", "records"),
         "records": records_table(engine, mapped),
-        "consents": _stage_consents(engine, config, scope),
+        "consents": _stage_consents(engine, config, scope, values),
     }
     for kind in KINDS:
-        stages[kind] = _stage_timeline(engine, config, kind, scope, keep)
+        stages[kind] = _stage_timeline(engine, config, kind, scope, keep, values)
     return stages
+
+
+#: Up to this many identifier values, a build for some customers first narrows each table to
+#: the rows that carry one of them (an IN list); beyond, it joins the whole tables.
+MAX_NARROWING_VALUES = 20_000
+
+
+def _values_of(engine: Engine, customer_ids: Sequence[str] | None) -> list[str] | None:
+    """The identifier values of ``customer_ids`` (``None``: all customers, or too many)."""
+    if customer_ids is None:
+        return None
+    ids = engine.table("identifier_map")
+    found = engine.to_pyarrow(
+        ids.filter(ids.customer_id.isin(sorted(set(customer_ids)))).select("id_value").distinct()
+    )
+    values = [str(v) for v in found.column("id_value").to_pylist() if v is not None]
+    return values if len(values) <= MAX_NARROWING_VALUES else None
 
 
 def _grouped(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -244,7 +275,7 @@ def build_documents(
     try:
         if timeline_entries < 1:
             raise ValueError("timeline_entries must be at least 1")
-        stages = _stages(engine, config, scope, timeline_entries)
+        stages = _stages(engine, config, scope, timeline_entries, _values_of(engine, customer_ids))
         for step, (part, expr) in enumerate(stages.items()):
             engine.materialise(names[part], expr)
             if progress:

@@ -291,8 +291,11 @@ class ProfileStore:
     @contextmanager
     def _writing(self, db: Path, *, create: bool = False) -> Iterator[sqlite3.Connection]:
         with closing(self._open(db, create=create)) as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
+            # A new generation is invisible until CURRENT names it, and removed if writing
+            # fails: it needs no journal (half the writing); the live one is in WAL mode.
+            conn.execute(f"PRAGMA journal_mode = {'OFF' if create else 'WAL'}")
             if create:
+                conn.execute("PRAGMA synchronous = OFF")
                 for statement in _SCHEMA:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
@@ -350,7 +353,7 @@ class ProfileStore:
                     written += self._write(conn, chunk, at)
                 self._set_meta(conn, at, run_id, written)
             with closing(self._open(db)) as conn:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute("PRAGMA journal_mode = WAL")  # for readers beside the loader
             _fsync(db)
             previous = self._pointer.read_text().strip() if self._pointer.exists() else ""
             tmp = self.path / f"CURRENT.{os.getpid()}.tmp"

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import orjson
+import pyarrow as pa
 
 from insightloop.errors import InsightloopError
 from insightloop.identity.attach import TRANSACTION_TABLES, with_customer
@@ -30,9 +31,11 @@ __all__ = [
     "KINDS",
     "ProfileQueryError",
     "TimelineEntry",
+    "carrying",
     "check_kinds",
     "customer_rows",
     "entries",
+    "iso_utc",
     "kind_rows",
     "newest_first",
     "order_items",
@@ -107,7 +110,7 @@ class TimelineEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "at": self.at.isoformat() if self.at else None,
+            "at": iso_utc(self.at),
             "kind": self.kind,
             "channel": self.channel,
             "summary": self.summary,
@@ -117,12 +120,26 @@ class TimelineEntry:
         }
 
 
-def _plain(value: Any) -> Any:
+def iso_utc(value: Any) -> Any:
+    """A time in ISO 8601 with its offset (a naive time is UTC: the canonical model stores UTC),
+    a date in ISO 8601; any other value as it is.
+
+    Examples
+    --------
+    >>> iso_utc(datetime(2025, 3, 1, 12, 30))
+    '2025-03-01T12:30:00+00:00'
+    """
     if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    if hasattr(value, "isoformat"):
         return value.isoformat()
+    return value
+
+
+def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
-    return value
+    return iso_utc(value)
 
 
 def check_kinds(kinds: Sequence[str] | None) -> tuple[str, ...]:
@@ -173,11 +190,35 @@ def rows_with_customer(engine: Engine, config: IdentityConfig, table_name: str) 
         return _events_with_customer(engine)
 
 
-def kind_rows(engine: Engine, config: IdentityConfig, kind: str) -> ir.Table:
+def kind_rows(
+    engine: Engine, config: IdentityConfig, kind: str, values: Sequence[str] | None = None
+) -> ir.Table:
     """Every row of timeline ``kind`` with its ``customer_id`` (null when no customer is known)
-    and, for campaigns, the campaign's name, channel and ``at``."""
+    and, for campaigns, the campaign's name, channel and ``at``; only rows carrying one of
+    ``values`` when they are given (see :func:`carrying`)."""
     t = rows_with_customer(engine, config, _TABLE[kind])
+    if values is not None:
+        t = carrying(t, _TABLE[kind], values)
     return with_campaign_names(engine, t) if kind == "campaign" else t
+
+
+def carrying(t: ir.Table, table_name: str, values: Sequence[str]) -> ir.Table:
+    """The rows of ``t`` (``table_name`` with its customer) that carry one of ``values`` in an
+    identifier column: a plain ``IN`` filter the engine checks before the joins, so a look-up
+    of a few customers reads a few rows."""
+    wanted = sorted(set(values))
+    if not wanted:
+        return t.filter(ibis.literal(False))
+    # An IN over a small table, not a list of literals: the expression stays small to compile.
+    listed = ibis.memtable(pa.table({"v": pa.array(wanted, pa.string())})).v
+    near: ir.BooleanValue | None = None
+    for column in TRANSACTION_TABLES[table_name]:
+        if column not in t.columns:
+            continue
+        text = trim(t[column].cast("string"))
+        hit = text.isin(listed) | text.lower().isin(listed)
+        near = hit if near is None else near | hit
+    return t.filter(near if near is not None else ibis.literal(False))
 
 
 def customer_rows(
@@ -192,20 +233,8 @@ def customer_rows(
     ``values`` are the customer's identifier values (from ``identifier_map``): only rows that
     carry one of them can belong to the customer, which the engine checks before the join.
     """
-    t = rows_with_customer(engine, config, table_name)
-    if not values:
-        return t.filter(ibis.literal(False))
-    wanted = sorted(set(values))
-    near: ir.BooleanValue | None = None
-    for column in TRANSACTION_TABLES[table_name]:
-        if column not in t.columns:
-            continue
-        text = trim(t[column].cast("string"))
-        hit = text.isin(wanted) | text.lower().isin(wanted)
-        near = hit if near is None else near | hit
-    if near is None:
-        return t.filter(ibis.literal(False))
-    return t.filter(near, t.customer_id == customer_id)
+    t = carrying(rows_with_customer(engine, config, table_name), table_name, values)
+    return t.filter(t.customer_id == customer_id)
 
 
 def _window(

@@ -39,6 +39,7 @@ from insightloop.profile.timeline import (
     TimelineEntry,
     check_kinds,
     customer_rows,
+    iso_utc,
     read_timeline,
 )
 from insightloop.store import Engine
@@ -126,10 +127,9 @@ class Profile:
         return {f: getattr(self, f) for f in GOLDEN_FIELDS}
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (times in ISO 8601)."""
+        """A JSON-ready dict (times in ISO 8601 with their UTC offset)."""
 
-        def iso(value: Any) -> Any:
-            return value.isoformat() if hasattr(value, "isoformat") else value
+        iso = iso_utc
 
         return {
             "customer_id": self.customer_id,

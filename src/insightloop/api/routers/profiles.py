@@ -10,13 +10,14 @@ to a worker thread, and the audit row is awaited without holding a thread.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import WithJsonSchema
 
-from insightloop.api.deps import CurrentPrincipal, require
+from insightloop.api.deps import require
 from insightloop.api.schemas import CustomerSearchPublic, ErrorPublic, ProfilePublic
 from insightloop.auth import AuditWriter, Principal
 from insightloop.identity.config import ID_TYPES, identity_config
@@ -25,9 +26,10 @@ from insightloop.profile import KINDS, ProfileNotFoundError, ProfileQueryError
 from insightloop.profile.store import ProfileStore
 from insightloop.profile.timeline import check_kinds
 
-router = APIRouter(
-    prefix="/api/v1", tags=["profiles"], dependencies=[Depends(require("profiles:read"))]
-)
+router = APIRouter(prefix="/api/v1", tags=["profiles"])
+
+#: Who asks; every route here needs ``profiles:read``.
+Reader = Annotated[Principal, Depends(require("profiles:read"))]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorPublic} for s in (400, 401, 403, 404, 409, 422, 429, 503)
@@ -102,7 +104,7 @@ async def _answer(
 )
 async def get_profile(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Reader,
     customer_id: Annotated[str, Path(min_length=1, max_length=200)],
     timeline_limit: TimelineLimit = None,
     kinds: Kinds = None,
@@ -122,7 +124,7 @@ async def get_profile(
 )
 async def get_profile_by_identifier(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Reader,
     identifier_type: Annotated[
         str,
         Path(
@@ -159,7 +161,7 @@ async def get_profile_by_identifier(
 )
 async def search_customers(
     request: Request,
-    principal: CurrentPrincipal,
+    principal: Reader,
     q: Annotated[
         str,
         Query(
@@ -179,11 +181,19 @@ async def search_customers(
     unmasked = principal.can("pii:read")
     hits = page.data if unmasked else [mask_summary(h) for h in page.data]
     if unmasked and hits:
+        # One entry per customer shown, so `insightloop audit --target ID` finds the search;
+        # the entries are committed together.
         audit: AuditWriter = request.app.state.audit_writer
-        await audit.arecord(
-            principal.username,
-            "customer.search",
-            details={"results": len(hits), "customer_ids": [h["customer_id"] for h in hits]},
+        await asyncio.gather(
+            *(
+                audit.arecord(
+                    principal.username,
+                    "customer.search",
+                    target=hit["customer_id"],
+                    details={"results": len(hits), "offset": offset},
+                )
+                for hit in hits
+            )
         )
     return CustomerSearchPublic.model_validate(
         {

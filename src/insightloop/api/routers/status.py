@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from insightloop.api.deps import WorkspaceDep, require
-from insightloop.api.schemas import ErrorPublic, RunPublic, RunsPublic, StatusPublic
+from insightloop.api.schemas import (
+    ErrorPublic,
+    ProfileStorePublic,
+    RunPublic,
+    RunsPublic,
+    StatusPublic,
+)
+from insightloop.profile.store import ProfileStore
 
 router = APIRouter(
     prefix="/api/v1", tags=["workspace"], dependencies=[Depends(require("status:read"))]
@@ -22,9 +29,13 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.get("/status", response_model=StatusPublic, operation_id="get_status", responses=_ERRORS)
-def get_status(ws: WorkspaceDep) -> StatusPublic:
-    """Schema version, tables with row counts and the last pipeline run."""
-    return StatusPublic.model_validate(ws.status().to_dict())
+def get_status(ws: WorkspaceDep, request: Request) -> StatusPublic:
+    """Schema version, tables with row counts, the last pipeline run and the profile store."""
+    status = StatusPublic.model_validate(ws.status().to_dict())
+    store: ProfileStore = request.app.state.profiles
+    if store.exists():
+        status.profile_store = ProfileStorePublic.model_validate(store.info())
+    return status
 
 
 @router.get("/runs", response_model=RunsPublic, operation_id="list_runs", responses=_ERRORS)
