@@ -13,7 +13,7 @@ from insightloop.api.ratelimit import RateLimiter
 from insightloop.auth import AuthStore, Permission, Principal
 from insightloop.workspace import Workspace
 
-__all__ = ["CurrentPrincipal", "WorkspaceDep", "require"]
+__all__ = ["WorkspaceDep", "require"]
 
 
 def _workspace(request: Request) -> Iterator[Workspace]:
@@ -60,9 +60,6 @@ async def _principal(request: Request) -> Principal:
         )
     request.state.principal = principal
     return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
 @functools.cache

@@ -72,16 +72,9 @@ def refresh_profiles(
     Does nothing before the first full build (a store of a few customers would hide the rest),
     or when ``profiles.refresh_on_load`` is off.
     """
-    store = ProfileStore(layout.profiles_dir)
-    if not customer_ids or not settings.profiles.refresh_on_load or not store.exists():
+    if not customer_ids or not settings.profiles.refresh_on_load:
         return 0
-    docs = build_documents(
-        engine,
-        identity_config(settings.identity),
-        customer_ids=customer_ids,
-        timeline_entries=settings.profiles.timeline_entries,
-    )
-    return store.upsert((d for chunk in docs for d in chunk), run_id=run_id)
+    return rewrite_profiles(engine, settings, layout, customer_ids, run_id=run_id)
 
 
 def rewrite_profiles(

@@ -44,6 +44,7 @@ from insightloop.profile.view import (
     ConsentState,
     Profile,
     ProfileIdentifier,
+    latest_consents,
     parse_provenance,
 )
 from insightloop.store import Engine
@@ -129,18 +130,7 @@ def _stage_consents(
     if values is not None:
         t = carrying(t, "consents", values)
     t = _scoped(t.filter(t.customer_id.notnull()), scope)
-    t = t.mutate(
-        _n=ibis.row_number().over(
-            group_by=[t.customer_id, t.channel, t.purpose],
-            order_by=[
-                ibis.desc(t.recorded_at),
-                ibis.desc((t.status == "withdrawn").cast("int32")),
-                t._source,
-            ],
-        )
-    )
-    t = t.filter(t._n == 0)
-    return t.select("customer_id", "channel", "purpose", "status", "recorded_at", "_source")
+    return latest_consents(t, by=["customer_id"])
 
 
 def _stages(

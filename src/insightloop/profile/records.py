@@ -39,6 +39,16 @@ class SourceRecord:
     assigned_at: datetime | None
 
 
+#: Where an account, device or guest known by its identifier only is first seen:
+#: (record source, table, identifier column, time column).
+_SEEN_IN: tuple[tuple[str, str, str, str], ...] = (
+    (ACCOUNT, "events", "user_id", "timestamp"),
+    (ACCOUNT, "orders", "source_customer_key", "ordered_at"),
+    (DEVICE, "events", "anonymous_id", "timestamp"),
+    (GUEST, "orders", "email", "ordered_at"),
+)
+
+
 def _reference(engine: Engine, mapped: ir.Table) -> ir.Table:
     """Each mapped record with its current fields and its first version's time."""
     c = engine.table("src_customers")
@@ -58,14 +68,8 @@ def _reference(engine: Engine, mapped: ir.Table) -> ir.Table:
 
 def _first_seen(engine: Engine, keys: dict[str, list[str]]) -> dict[tuple[str, str], datetime]:
     """When each account, device and guest first appears in the orders and events."""
-    looks: list[tuple[str, str, str, str]] = [
-        (ACCOUNT, "events", "user_id", "timestamp"),
-        (ACCOUNT, "orders", "source_customer_key", "ordered_at"),
-        (DEVICE, "events", "anonymous_id", "timestamp"),
-        (GUEST, "orders", "email", "ordered_at"),
-    ]
     seen: dict[tuple[str, str], datetime] = {}
-    for source, table, column, time in looks:
+    for source, table, column, time in _SEEN_IN:
         if not keys.get(source):
             continue
         t = engine.table(table)
@@ -81,14 +85,8 @@ def _first_seen(engine: Engine, keys: dict[str, list[str]]) -> dict[tuple[str, s
 def records_table(engine: Engine, mapped: ir.Table) -> ir.Table:
     """The records of ``mapped`` (rows of ``customer_map``) with their fields and ``_first``,
     when each was first seen, in the engine for many customers at once."""
-    looks: list[tuple[str, str, str, str]] = [
-        (ACCOUNT, "events", "user_id", "timestamp"),
-        (ACCOUNT, "orders", "source_customer_key", "ordered_at"),
-        (DEVICE, "events", "anonymous_id", "timestamp"),
-        (GUEST, "orders", "email", "ordered_at"),
-    ]
     parts = []
-    for source, table, column, time in looks:
+    for source, table, column, time in _SEEN_IN:
         t = engine.table(table)
         wanted = mapped.filter(mapped.source == source).select(_key=mapped.source_key)
         t = t.semi_join(wanted, t[column] == wanted._key)

@@ -310,15 +310,23 @@ class ProfileStore:
     # -- writing ---------------------------------------------------------------------------
 
     @staticmethod
+    def _remove(conn: sqlite3.Connection, customer_id: str) -> bool:
+        """Delete a customer's document with its look-up and search rows; whether it had one."""
+        row = conn.execute("SELECT n FROM profiles WHERE customer_id = ?", (customer_id,))
+        found = row.fetchone()
+        if found is None:
+            return False
+        conn.execute("DELETE FROM lookup WHERE n = ?", found)
+        conn.execute("DELETE FROM search WHERE rowid = ?", found)
+        conn.execute("DELETE FROM profiles WHERE n = ?", found)
+        return True
+
+    @staticmethod
     def _write(conn: sqlite3.Connection, docs: Iterable[dict[str, Any]], at: str) -> int:
         written = 0
         for doc in docs:
             cid = doc["customer_id"]
-            old = conn.execute("SELECT n FROM profiles WHERE customer_id = ?", (cid,)).fetchone()
-            if old is not None:
-                conn.execute("DELETE FROM lookup WHERE n = ?", old)
-                conn.execute("DELETE FROM search WHERE rowid = ?", old)
-                conn.execute("DELETE FROM profiles WHERE n = ?", old)
+            ProfileStore._remove(conn, cid)
             n = conn.execute(
                 "INSERT INTO profiles (customer_id, doc, summary, written_at) VALUES (?, ?, ?, ?)",
                 (cid, zlib.compress(orjson.dumps(doc, default=str), 3), _summary(doc), at),
@@ -387,16 +395,8 @@ class ProfileStore:
             return 0
         self._reader()
         at = datetime.now(UTC).isoformat()
-        removed = 0
         with self._writing(self.current_file()) as conn:
-            for cid in customer_ids:
-                old = conn.execute("SELECT n FROM profiles WHERE customer_id = ?", (cid,))
-                row = old.fetchone()
-                if row is not None:
-                    conn.execute("DELETE FROM lookup WHERE n = ?", row)
-                    conn.execute("DELETE FROM search WHERE rowid = ?", row)
-                    conn.execute("DELETE FROM profiles WHERE n = ?", row)
-                    removed += 1
+            removed = sum(self._remove(conn, cid) for cid in customer_ids)
             total = conn.execute("SELECT count(*) FROM profiles").fetchone()[0]
             self._set_meta(conn, at, run_id, total, full=False)
         return removed

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 
 from insightloop.errors import InsightloopError
 from insightloop.identity.config import ID_TYPES, IdentityConfig
@@ -53,6 +54,8 @@ __all__ = [
     "ProfileNotFoundError",
     "ProfileReader",
     "SourceRecord",
+    "identifier_types",
+    "latest_consents",
     "lookup_values",
     "parse_provenance",
 ]
@@ -168,6 +171,30 @@ class Profile:
         }
 
 
+def identifier_types(config: IdentityConfig) -> list[str]:
+    """The identifier types a customer can be found by, ``customer_id`` first: the built-in
+    ones and those ``[identity.customer_keys]`` declares."""
+    extra = sorted(set(config.customer_keys.values()) - set(ID_TYPES))
+    return ["customer_id", *ID_TYPES, *extra]
+
+
+def latest_consents(t: ir.Table, *, by: Sequence[str] = ()) -> ir.Table:
+    """The latest decision of consent rows ``t`` per channel and purpose (and per ``by``): a
+    withdrawal wins a tie; columns ``by``, channel, purpose, status, recorded_at, _source."""
+    latest = t.mutate(
+        _n=ibis.row_number().over(
+            group_by=[*by, "channel", "purpose"],
+            order_by=[
+                ibis.desc(t.recorded_at),
+                ibis.desc((t.status == "withdrawn").cast("int32")),
+                t._source,
+            ],
+        )
+    )
+    latest = latest.filter(latest._n == 0)
+    return latest.select(*by, "channel", "purpose", "status", "recorded_at", "_source")
+
+
 def lookup_values(text: str, id_type: str | None) -> list[tuple[str | None, str]]:
     """``(type, value)`` pairs to look ``text`` up as (type ``None``: any type).
 
@@ -234,8 +261,7 @@ class ProfileReader:
 
     def id_types(self) -> list[str]:
         """Identifier types :meth:`find` accepts, ``customer_id`` first."""
-        extra = sorted(set(self.config.customer_keys.values()) - set(ID_TYPES))
-        return ["customer_id", *ID_TYPES, *extra]
+        return identifier_types(self.config)
 
     def find(self, identifier: str, id_type: str | None = None) -> str | None:
         """The customer id of ``identifier``, or ``None`` when no customer has it.
@@ -374,20 +400,7 @@ class ProfileReader:
 
     def _consents(self, customer_id: str, values: Sequence[str]) -> list[ConsentState]:
         t = customer_rows(self.engine, self.config, "consents", customer_id, values)
-        latest = t.mutate(
-            _n=ibis.row_number().over(
-                group_by=["channel", "purpose"],
-                order_by=[
-                    ibis.desc(t.recorded_at),
-                    ibis.desc((t.status == "withdrawn").cast("int32")),
-                    t._source,
-                ],
-            )
-        )
-        latest = latest.filter(latest._n == 0).order_by("channel", "purpose")
-        rows = self.engine.records(
-            latest.select("channel", "purpose", "status", "recorded_at", "_source")
-        )
+        rows = self.engine.records(latest_consents(t).order_by("channel", "purpose"))
         return [
             ConsentState(r["channel"], r["purpose"], r["status"], r["recorded_at"], r["_source"])
             for r in rows

@@ -20,11 +20,12 @@ from pydantic import WithJsonSchema
 from insightloop.api.deps import require
 from insightloop.api.schemas import CustomerSearchPublic, ErrorPublic, ProfilePublic
 from insightloop.auth import AuditWriter, Principal
-from insightloop.identity.config import ID_TYPES, identity_config
+from insightloop.identity.config import identity_config
 from insightloop.privacy import mask_profile, mask_summary
 from insightloop.profile import KINDS, ProfileNotFoundError, ProfileQueryError
 from insightloop.profile.store import ProfileStore
 from insightloop.profile.timeline import check_kinds
+from insightloop.profile.view import identifier_types
 
 router = APIRouter(prefix="/api/v1", tags=["profiles"])
 
@@ -53,9 +54,7 @@ def _store(request: Request) -> ProfileStore:
 
 
 def _id_types(request: Request) -> list[str]:
-    config = identity_config(request.app.state.settings.identity)
-    extra = sorted(set(config.customer_keys.values()) - set(ID_TYPES))
-    return ["customer_id", *ID_TYPES, *extra]
+    return identifier_types(identity_config(request.app.state.settings.identity))
 
 
 def _not_found(what: str) -> ProfileNotFoundError:
