@@ -205,6 +205,24 @@ def _drive(
     }
 
 
+def start_server(
+    workspace: Path, workers: int, env: dict[str, str] | None = None
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """``insightloop serve`` over ``workspace`` on a free port, once it answers; its port."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "insightloop.cli.main", "serve", "--workspace", str(workspace),
+         "--port", str(port), "--workers", str(workers)],
+        start_new_session=True, stdout=subprocess.DEVNULL, env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    try:
+        _wait_up(f"http://127.0.0.1:{port}/healthz", server)
+    except BaseException:
+        _stop(server)
+        raise
+    return port, server
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -236,14 +254,8 @@ def run(seconds: float, workers: int, clients: int, conns: int) -> dict[str, Any
         finally:
             _stop(bare)
 
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "insightloop.cli.main", "serve", "--workspace",
-             str(root / "ws"), "--port", str(port), "--workers", str(workers)],
-            start_new_session=True, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        port, server = start_server(root / "ws", workers)
         try:
-            _wait_up(f"http://127.0.0.1:{port}/healthz", server)
             out["insightloop"] = _drive(port, key, server, seconds, clients, conns)
         finally:
             _stop(server)  # its last loader pass drains the landing log

@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from benchmarks.collection import _free_port, _rss_mib, _stop, _wait_up
+from benchmarks.collection import _free_port, _rss_mib, _stop, _wait_up, start_server
 
 KINDS = ("order", "event", "interaction", "feedback", "campaign")
 
@@ -311,16 +311,10 @@ def run(
         finally:
             _stop(bare)
 
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "insightloop.cli.main", "serve", "--workspace",
-             str(root / "ws"), "--port", str(port), "--workers", str(workers)],
-            start_new_session=True, stdout=subprocess.DEVNULL,
-            # One token makes every request here; its per-token limit would answer 429.
-            env={**os.environ, "INSIGHTLOOP_SERVER__TOKEN_REQUESTS_PER_SECOND": "0"},
-        )  # fmt: skip
+        # One token makes every request here; its per-token limit would answer 429.
+        unlimited = {"INSIGHTLOOP_SERVER__TOKEN_REQUESTS_PER_SECOND": "0"}
+        port, server = start_server(root / "ws", workers, unlimited)
         try:
-            _wait_up(f"http://127.0.0.1:{port}/healthz", server)
             for role, token in tokens.items():
                 out[f"insightloop_{role}"] = {
                     "max": _drive(port, token, server, customers, seconds, clients, conns, 0),

@@ -22,18 +22,15 @@ import base64
 import contextlib
 import json
 import multiprocessing as mp
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from benchmarks.collection import _batch, _free_port, _rss_mib, _stop, _wait_up
+from benchmarks.collection import _batch, _rss_mib, _stop, start_server
 from benchmarks.profile_api import _loop, _read_response, build_store
 
 
@@ -96,16 +93,12 @@ def run(minutes: float, customers: int, profile_rate: float, batch_rate: float) 
         token = auth.tokens.create("soak_agent", actor="bench")[1]
         key = auth.write_keys.create("soak", actor="bench")[1]
 
-        port = _free_port()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "insightloop.cli.main", "serve", "--workspace",
-             str(root / "ws"), "--port", str(port), "--workers", "2"],
-            start_new_session=True, stdout=subprocess.DEVNULL,
-            env={**os.environ, "INSIGHTLOOP_SERVER__TOKEN_REQUESTS_PER_SECOND": "0",
-                 "INSIGHTLOOP_COLLECT__WRITE_KEY_REQUESTS_PER_SECOND": "0"},
-        )  # fmt: skip
+        unlimited = {
+            "INSIGHTLOOP_SERVER__TOKEN_REQUESTS_PER_SECOND": "0",
+            "INSIGHTLOOP_COLLECT__WRITE_KEY_REQUESTS_PER_SECOND": "0",
+        }
+        port, server = start_server(root / "ws", 2, unlimited)
         try:
-            _wait_up(f"http://127.0.0.1:{port}/healthz", server)
             queue: Any = mp.Queue()
             readers = mp.Process(
                 target=_loop,
