@@ -20,6 +20,7 @@ from insightloop.cli.serve_cmd import serve_workspace
 from insightloop.cli.workspace_cmds import show_admin_credentials
 from insightloop.demo import (
     GenerationReport,
+    analytics_declaration,
     generate_company,
     identity_declaration,
     source_declarations,
@@ -188,6 +189,8 @@ def declare_demo_sources(ws: Workspace, company: Path) -> list[str]:
             added.append(name)
     if not ws.settings.identity:
         ws.add_config_section("identity", identity_declaration())
+    if not ws.settings.analytics:
+        ws.add_config_section("analytics", analytics_declaration())
     return added
 
 

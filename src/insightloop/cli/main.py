@@ -14,6 +14,7 @@ from insightloop.cli import (
     demo_cmds,
     match_cmd,
     profile_cmds,
+    analytics_cmds,
     identity_cmds,
     auth_cmds,
 )
@@ -33,6 +34,7 @@ _COMMAND_MODULES = (
     demo_cmds,
     match_cmd,
     profile_cmds,
+    analytics_cmds,
     identity_cmds,
     auth_cmds,
     serve_cmd,

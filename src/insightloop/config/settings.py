@@ -208,6 +208,12 @@ class Settings(BaseSettings):
         description="Identity resolution: key types, thresholds, limits, survivorship, in an "
         "[identity] table (see docs/identity.md).",
     )
+    analytics: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Customer analysis: reporting currency and exchange rates, contact costs, "
+        "value tiers, lifetime value, lifecycle stages and custom measures, in an [analytics] "
+        "table (see docs/analytics.md).",
+    )
     contracts: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Changes to the data contracts, one [contracts.<entity>] table each "

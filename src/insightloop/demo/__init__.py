@@ -10,12 +10,17 @@ table of ``insightloop.toml``).
 
 from __future__ import annotations
 
-from insightloop.demo.declarations import identity_declaration, source_declarations
+from insightloop.demo.declarations import (
+    analytics_declaration,
+    identity_declaration,
+    source_declarations,
+)
 from insightloop.demo.generator import GeneratedFile, GenerationReport, generate_company
 
 __all__ = [
     "GeneratedFile",
     "GenerationReport",
+    "analytics_declaration",
     "generate_company",
     "identity_declaration",
     "source_declarations",

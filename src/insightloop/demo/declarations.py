@@ -21,6 +21,7 @@ from insightloop.demo.geo import CITIES, STORES
 from insightloop.demo.params import COUNTRIES
 
 __all__ = [
+    "analytics_declaration",
     "identity_declaration",
     "source_declarations",
     "store_countries",
@@ -452,3 +453,16 @@ def identity_declaration() -> dict[str, Any]:
         "customer_keys": {"pos_receipts": "loyalty_number", "web_orders": "user_id"},
         "source_priority": ["crm_hq", "crm_nordics", "crm_china", "loyalty_members"],
     }
+
+
+def analytics_declaration() -> dict[str, Any]:
+    """The ``[analytics]`` table for the demo company: it reports in euros, at the exchange rates
+    its finance department uses for the other currencies it sells in.
+
+    Examples
+    --------
+    >>> analytics_declaration()["exchange_rates"]["SEK"]
+    0.087
+    """
+    rates = {c.currency: c.eur_per_unit for c in COUNTRIES if c.currency != "EUR"}
+    return {"currency": "EUR", "exchange_rates": dict(sorted(rates.items()))}

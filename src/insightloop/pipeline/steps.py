@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from insightloop.analytics.config import analytics_config
+from insightloop.analytics.measures import build_measures
 from insightloop.config import Settings
 from insightloop.errors import PipelineError
 from insightloop.identity.config import identity_config
@@ -109,6 +111,17 @@ def _golden(ctx: StepContext) -> StepResult:
     return StepResult(rows_written=report.customers, summary=report.to_dict())
 
 
+def _measures(ctx: StepContext) -> StepResult:
+    report = build_measures(
+        ctx.engine,
+        identity_config(ctx.settings.identity),
+        analytics_config(ctx.settings.analytics),
+        now=now_utc(),
+        progress=ctx.progress,
+    )
+    return StepResult(rows_written=report.customers, summary=report.to_dict())
+
+
 # In run order. Each later issue inserts its steps before table_stats, which closes every run.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -134,6 +147,12 @@ STEPS: tuple[Step, ...] = (
         "Build one golden record per customer: each field chosen by its survivorship rule, "
         "with the source record and time it came from.",
         _golden,
+    ),
+    Step(
+        "measures",
+        "Compute every customer's measures as of the newest day of data (recency, frequency, "
+        "value, margin, cost to serve, contacts, ...), RFM scores and value tiers.",
+        _measures,
     ),
     Step(
         "profiles",
