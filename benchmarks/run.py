@@ -175,6 +175,11 @@ def _server_benchmark(name: str, argv: list[str]) -> list[dict[str, Any]]:
     return [{"benchmark": name, "command": command, "result": json.loads(text)}]
 
 
+def bench_clv(sizes: list[int]) -> list[dict[str, Any]]:
+    """Lifetime-value fits and forecasts for 1M customers, against lifetimes (benchmarks/clv.py)."""
+    return _json_benchmark("clv", sizes)
+
+
 def bench_profile_api(sizes: list[int]) -> list[dict[str, Any]]:
     """The profile API over 1M customers against a bare endpoint (benchmarks/profile_api.py)."""
     argv = ["benchmarks.profile_api", "--customers", "1000000", "--seconds", "20"]
@@ -193,6 +198,7 @@ BENCHMARKS = {
     "matching": bench_matching,
     "collection": bench_collection,
     "profile_api": bench_profile_api,
+    "clv": bench_clv,
     "soak": bench_soak,
 }
 

@@ -48,7 +48,7 @@ def test_measures_match_the_hand_computed_figures(workspace: Workspace) -> None:
     assert (ada["returned_365d"], ada["discount_365d"]) == (pytest.approx(40.0), pytest.approx(5))
     assert (ada["purchase_days"], ada["frequency"]) == (3, 2)
     assert ada["avg_order_value"] == pytest.approx(70.0)
-    assert ada["recency_days"] == pytest.approx(_days(datetime(2024, 6, 20, 18)))
+    assert ada["recency_days"] == round(_days(datetime(2024, 6, 20, 18)), 4)
     assert ada["tenure_days"] == pytest.approx(_days(datetime(2022, 1, 1)))
     assert ada["purchase_interval_days"] == pytest.approx(324.25 / 2)
     assert (ada["store_share"], ada["web_share"], ada["app_share"]) == (0.75, 0.25, 0.0)
@@ -60,7 +60,7 @@ def test_measures_match_the_hand_computed_figures(workspace: Workspace) -> None:
     assert ada["items_365d"] == 8
     assert ada["cogs_365d"] == pytest.approx(10 + 4 + 15)
     assert ada["gross_margin_365d"] == pytest.approx(280 - 40 - 29)
-    assert ada["return_rate"] == pytest.approx(40 / 280)
+    assert ada["return_rate"] == round(40 / 280, 4)
     # Contacts and their cost per channel.
     assert (ada["contacts_90d"], ada["contacts_365d"], ada["unresolved_contacts_365d"]) == (2, 2, 1)
     assert ada["cost_to_serve_365d"] == pytest.approx(9.0)
@@ -76,7 +76,7 @@ def test_measures_match_the_hand_computed_figures(workspace: Workspace) -> None:
     # Ben ordered once, long ago; his e-mail found his contact.
     assert (ben["orders"], ben["orders_365d"], ben["frequency"]) == (1, 0, 0)
     assert ben["revenue_365d"] == 0.0
-    assert ben["recency_days"] == pytest.approx(_days(datetime(2023, 1, 10)))
+    assert ben["recency_days"] == round(_days(datetime(2023, 1, 10)), 4)
     assert ben["purchase_interval_days"] is None
     assert ben["top_category"] == "books"
     assert (ben["contacts_365d"], ben["cost_to_serve_365d"]) == (0, 0.0)

@@ -63,6 +63,8 @@ def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> No
         "collect",
         "resolve",
         "golden",
+        "measures",
+        "segments",
         "profiles",
         "table_stats",
     ]

@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import ibis
 import orjson
+import pandas as pd
 import pytest
 
 from insightloop import Workspace
-from insightloop.pipeline.profiles import build_profile_store, refresh_profiles
+from insightloop.pipeline.profiles import analysis_extras, build_profile_store, refresh_profiles
 from insightloop.profile import KINDS, ProfileReader, build_golden_records
-from insightloop.profile.documents import build_documents
+from insightloop.profile.documents import Extra, build_documents
 from insightloop.profile.store import ProfileStore
 from insightloop.profile.timeline import read_timeline
 from insightloop.store import Engine
@@ -272,6 +274,26 @@ def built(duckdb_workspace: Workspace) -> Workspace:
     return ws
 
 
+def test_extra_parts_become_objects_and_lists(duckdb_workspace: Workspace) -> None:
+    engine = duckdb_workspace.engine
+    load_world(engine)
+    engine.materialise("scores_x", ibis.memtable(pd.DataFrame(
+        {"customer_id": ["C-ANNA"], "tier": ["top"], "_hidden": [1],
+         "at": [datetime(2024, 1, 2, 3, 4)]})))  # fmt: skip
+    engine.materialise("tags_x", ibis.memtable(pd.DataFrame(
+        {"customer_id": ["C-ANNA", "C-ANNA"], "tag": ["b", "a"]})))  # fmt: skip
+    extras = {
+        "attributes": Extra(engine.table("scores_x")),
+        "tags": Extra(engine.table("tags_x"), many=True, order_by=("tag",)),
+    }
+    docs = documents(engine, extras=extras)
+    assert docs["C-ANNA"]["attributes"] == {"tier": "top", "at": "2024-01-02T03:04:00+00:00"}
+    assert docs["C-ANNA"]["tags"] == [{"tag": "a"}, {"tag": "b"}]
+    assert (docs["C-BO"]["attributes"], docs["C-BO"]["tags"]) == (None, [])
+    # A build for one customer gives the same parts.
+    assert documents(engine, extras=extras, customer_ids=["C-ANNA"])["C-ANNA"] == docs["C-ANNA"]
+
+
 def stored(store: ProfileStore, customer_id: str) -> dict[str, Any]:
     raw = store.get(customer_id)
     assert raw is not None, customer_id
@@ -284,7 +306,9 @@ def test_the_pipeline_writes_one_document_per_customer(built: Workspace) -> None
     step = {s.step: s for s in run.step_records}["profiles"]
     assert (step.status, step.summary["customers"]) == ("succeeded", len(CUSTOMERS))
     assert (store.info()["customers"], store.info()["updated_by"]) == (len(CUSTOMERS), run.run_id)
-    fresh = documents(built.engine)  # the settings' default of 25 entries
+    # The settings' default of 25 entries, and the analyses' parts (segments exist, empty).
+    fresh = documents(built.engine, extras=analysis_extras(built.engine))
+    assert fresh["C-ANNA"]["segments"] == []
     for cid in CUSTOMERS:
         doc = stored(store, cid)
         assert doc.pop("materialised_at") != NOW.isoformat()

@@ -19,6 +19,7 @@ __all__ = [
     "ProfileStorePublic",
     "RunPublic",
     "RunsPublic",
+    "SegmentMembershipPublic",
     "SourceRecordPublic",
     "StatusPublic",
     "TablePublic",
@@ -159,6 +160,12 @@ class TimelineEntryPublic(BaseModel):
     details: dict[str, Any]
 
 
+class SegmentMembershipPublic(BaseModel):
+    segment: str
+    kind: str = Field(description="rule, cluster or lifecycle.")
+    since: UtcDateTime | None = Field(description="When the customer entered the segment.")
+
+
 class ProfilePublic(BaseModel):
     """One customer's 360-degree view, as materialised in the profile store."""
 
@@ -174,6 +181,15 @@ class ProfilePublic(BaseModel):
         description="The most recent touchpoints, newest first."
     )
     timeline_counts: dict[str, int] = Field(description="All touchpoints of the customer by kind.")
+    attributes: dict[str, Any] | None = Field(
+        None,
+        description="Computed attributes as of the last run: measures (docs/analytics.md), RFM "
+        "scores, value tier, lifetime value, lifecycle stage and persona; null before the "
+        "measures are computed.",
+    )
+    segments: list[SegmentMembershipPublic] = Field(
+        default_factory=list, description="The segments the customer is in now."
+    )
     materialised_at: UtcDateTime = Field(description="When this document was built.")
     masked: bool = Field(description="Whether personal data is masked for the caller's role.")
 

@@ -15,12 +15,15 @@ from insightloop.cli import (
     match_cmd,
     profile_cmds,
     analytics_cmds,
+    clv_cmds,
     identity_cmds,
     auth_cmds,
 )
 from insightloop.cli.app import app
 
 # isort: on
+
+app.add_typer(clv_cmds.clv_app, name="clv")
 
 __all__ = ["app", "main"]
 
@@ -35,6 +38,7 @@ _COMMAND_MODULES = (
     match_cmd,
     profile_cmds,
     analytics_cmds,
+    clv_cmds,
     identity_cmds,
     auth_cmds,
     serve_cmd,

@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from insightloop.analytics.attributes import current_segments, customer_attributes
 from insightloop.config import Settings
 from insightloop.identity.config import identity_config
-from insightloop.profile.documents import build_documents
+from insightloop.profile.documents import Extra, build_documents
 from insightloop.profile.store import ProfileStore
 from insightloop.store import Engine, WorkspaceLayout
 
@@ -34,6 +35,19 @@ class ProfileStoreReport:
         return {"customers": self.customers, "bytes": self.bytes, "seconds": self.seconds}
 
 
+def analysis_extras(engine: Engine) -> dict[str, Extra]:
+    """The analyses' parts of a profile document: ``attributes`` (measures, scores, tier,
+    lifetime value, lifecycle, persona) and ``segments`` (current memberships)."""
+    extras: dict[str, Extra] = {}
+    attributes = customer_attributes(engine)
+    if attributes is not None:
+        extras["attributes"] = Extra(attributes)
+    segments = current_segments(engine)
+    if segments is not None:
+        extras["segments"] = Extra(segments, many=True, order_by=("kind", "segment"))
+    return extras
+
+
 def build_profile_store(
     engine: Engine,
     settings: Settings,
@@ -50,6 +64,7 @@ def build_profile_store(
             engine,
             identity_config(settings.identity),
             timeline_entries=settings.profiles.timeline_entries,
+            extras=analysis_extras(engine),
             progress=progress,
         ),
         run_id=run_id,
@@ -96,6 +111,7 @@ def rewrite_profiles(
         identity_config(settings.identity),
         customer_ids=customer_ids,
         timeline_entries=settings.profiles.timeline_entries,
+        extras=analysis_extras(engine),
     )
     written = store.upsert((d for chunk in docs for d in chunk), run_id=run_id)
     gone = sorted(set(removed) - set(customer_ids))

@@ -20,6 +20,7 @@ from insightloop.identity.config import identity_config
 from insightloop.identity.incremental import model_link_finder
 from insightloop.identity.resolve import resolve_identities
 from insightloop.ingest.load import load_sources
+from insightloop.pipeline.analytics import refresh_all_segments
 from insightloop.pipeline.profiles import build_profile_store
 from insightloop.pipeline.records import now_utc
 from insightloop.profile.golden import build_golden_records
@@ -122,6 +123,12 @@ def _measures(ctx: StepContext) -> StepResult:
     return StepResult(rows_written=report.customers, summary=report.to_dict())
 
 
+def _segments(ctx: StepContext) -> StepResult:
+    summary = refresh_all_segments(ctx.engine, ctx.settings, now=now_utc())
+    changed = sum(c["entered"] + c["exited"] for c in summary.get("changes", []))
+    return StepResult(rows_written=changed, summary=summary)
+
+
 # In run order. Each later issue inserts its steps before table_stats, which closes every run.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -153,6 +160,12 @@ STEPS: tuple[Step, ...] = (
         "Compute every customer's measures as of the newest day of data (recency, frequency, "
         "value, margin, cost to serve, contacts, ...), RFM scores and value tiers.",
         _measures,
+    ),
+    Step(
+        "segments",
+        "Recompute the members of every saved rule segment as of the measures' day, keeping "
+        "the history of who entered and left when.",
+        _segments,
     ),
     Step(
         "profiles",

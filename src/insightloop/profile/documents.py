@@ -7,7 +7,9 @@ reads these documents. A document holds what :meth:`ProfileReader.get` returns
 (:meth:`Profile.to_dict`) with the newest ``timeline_entries`` touchpoints, plus
 
 - ``timeline_counts``: how many touchpoints of each kind the customer has in all;
-- ``materialised_at``: when the document was built.
+- ``materialised_at``: when the document was built;
+- one key per *extra* part the caller adds (computed attributes, segments, scores: the layers
+  above the profile compute them; see ``extras`` of :func:`build_documents`).
 
 Building runs in two phases. First every part (golden records, identifiers, records, consents,
 the newest entries of each timeline kind with their totals) is staged as a table by the engine:
@@ -19,7 +21,8 @@ by the chunk, not by the number of customers.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +38,7 @@ from insightloop.profile.timeline import (
     KINDS,
     carrying,
     entries,
+    iso_utc,
     kind_rows,
     newest_first,
     rows_with_customer,
@@ -49,7 +53,7 @@ from insightloop.profile.view import (
 )
 from insightloop.store import Engine
 
-__all__ = ["DEFAULT_TIMELINE_ENTRIES", "build_documents"]
+__all__ = ["DEFAULT_TIMELINE_ENTRIES", "Extra", "build_documents"]
 
 #: Touchpoints a document keeps, newest first.
 DEFAULT_TIMELINE_ENTRIES = 25
@@ -174,8 +178,21 @@ def _grouped(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return {k: list(g) for k, g in itertools.groupby(rows, key=lambda r: r["customer_id"])}
 
 
+def _extra_value(rows: list[dict[str, Any]], many: bool) -> Any:
+    cleaned = [
+        {k: iso_utc(v) for k, v in r.items() if k != "customer_id" and not k.startswith("_")}
+        for r in rows
+    ]
+    if many:
+        return cleaned
+    return cleaned[0] if cleaned else None
+
+
 def _document(
-    golden: dict[str, Any], parts: dict[str, dict[str, list[dict[str, Any]]]], built: str
+    golden: dict[str, Any],
+    parts: dict[str, dict[str, list[dict[str, Any]]]],
+    built: str,
+    extras: Mapping[str, Extra] | None = None,
 ) -> dict[str, Any]:
     cid = golden["customer_id"]
     records = [record_of(r) for r in parts["records"].get(cid, [])]
@@ -214,6 +231,8 @@ def _document(
     )
     doc = profile.to_dict()
     doc["timeline_counts"] = counts
+    for name, extra in (extras or {}).items():
+        doc[name] = _extra_value(parts[f"extra:{name}"].get(cid, []), extra.many)
     doc["materialised_at"] = built
     doc["masked"] = False
     return doc
@@ -227,11 +246,23 @@ _ORDER = {
 }
 
 
+@dataclass(frozen=True)
+class Extra:
+    """A part of the documents that a layer above the profile computes: ``table`` has a
+    ``customer_id`` column; with ``many`` a customer's rows become a list (ordered by
+    ``order_by``), else the customer's one row becomes an object (null when there is none)."""
+
+    table: ir.Table
+    many: bool = False
+    order_by: tuple[str, ...] = ()
+
+
 def build_documents(
     engine: Engine,
     config: IdentityConfig,
     *,
     customer_ids: Sequence[str] | None = None,
+    extras: Mapping[str, Extra] | None = None,
     timeline_entries: int = DEFAULT_TIMELINE_ENTRIES,
     chunk_customers: int = CHUNK_CUSTOMERS,
     now: datetime | None = None,
@@ -250,6 +281,9 @@ def build_documents(
         Touchpoints each document keeps, newest first.
     chunk_customers
         Customers assembled at a time.
+    extras
+        More parts by document key (see :class:`Extra`); ``customer_id`` and columns starting
+        with ``_`` are left out, times are written with their UTC offset.
     """
     built = (now or datetime.now(UTC)).isoformat()
     scope = None
@@ -262,10 +296,13 @@ def build_documents(
     names = {part: f"{_STAGE}{part}" for part in ("golden", "identifiers", "records", "consents")}
     names.update({kind: f"{_STAGE}{kind}" for kind in KINDS})
     names["newest"] = f"{_STAGE}newest"
+    extras = dict(extras or {})
+    names.update({f"extra:{name}": f"{_STAGE}extra_{i}" for i, name in enumerate(extras)})
     try:
         if timeline_entries < 1:
             raise ValueError("timeline_entries must be at least 1")
         stages = _stages(engine, config, scope, timeline_entries, _values_of(engine, customer_ids))
+        stages.update({f"extra:{n}": _scoped(e.table, scope) for n, e in extras.items()})
         for step, (part, expr) in enumerate(stages.items()):
             engine.materialise(names[part], expr)
             if progress:
@@ -282,6 +319,8 @@ def build_documents(
                 t = engine.table(name)
                 t = t.filter(t.customer_id.between(lo, hi))
                 order = ["customer_id", *_ORDER.get(part, ())]
+                if part.startswith("extra:"):
+                    order += list(extras[part[len("extra:") :]].order_by)
                 if part in KINDS:
                     order.append("_n")
                     # Only the rows that make the newest entries across kinds.
@@ -289,7 +328,7 @@ def build_documents(
                     picks = picks.filter(picks._kind == part, picks._n.notnull())
                     t = t.semi_join(picks, ["customer_id", "_n"])
                 parts[part] = _grouped(engine.records(t.order_by(order)))
-            yield [_document(g[0], parts, built) for g in parts["golden"].values()]
+            yield [_document(g[0], parts, built, extras) for g in parts["golden"].values()]
             if progress:
                 progress(0.5 + 0.5 * min(start + chunk_customers, len(ids)) / len(ids))
     finally:

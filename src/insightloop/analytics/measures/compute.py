@@ -210,5 +210,9 @@ def measures_expr(
     for b in BREAKDOWNS:
         part = _breakdown(b, acts.get(b.behaviour), window).rename(_bid="customer_id")
         joined = joined.left_join(part, joined.customer_id == part._bid).drop("_bid")
+    # Money to the cent, days and ratios to four places: what a report shows, the same on
+    # every engine.
+    digits = {m.name: 2 if m.unit == "currency" else 4 for m in measures if m.dtype == "float64"}
+    rounded = {name: joined[name].round(d) for name, d in digits.items()}
     names = [m.name for m in measures] + [b.name for b in BREAKDOWNS]
-    return joined.select("customer_id", *names, as_of=ibis.literal(as_of))
+    return joined.mutate(**rounded).select("customer_id", *names, as_of=ibis.literal(as_of))

@@ -1,0 +1,95 @@
+"""Everything known about each customer from the analyses, as one row: measures, scores, value
+tier, lifetime value, lifecycle stage and persona; and each customer's current segments.
+
+:func:`customer_attributes` joins whichever of the analysis tables the workspace has, so the
+profile, segments and slicing read one table whatever has been computed so far.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from insightloop.analytics.activity import BEHAVIOURS, activity
+from insightloop.analytics.config import AnalyticsConfig
+from insightloop.analytics.measures import MEASURES_TABLE
+from insightloop.analytics.measures.compute import as_of_end
+from insightloop.analytics.segments import SegmentSources
+from insightloop.identity.config import IdentityConfig
+from insightloop.store import Engine
+
+__all__ = [
+    "CLV_TABLE",
+    "LIFECYCLE_TABLE",
+    "PERSONAS_TABLE",
+    "current_segments",
+    "customer_attributes",
+    "segment_sources",
+]
+
+CLV_TABLE = "customer_clv"
+LIFECYCLE_TABLE = "customer_lifecycle"
+PERSONAS_TABLE = "customer_personas"
+
+#: The per-customer analysis tables after the measures, joined on ``customer_id`` in this order.
+_JOINED = (CLV_TABLE, LIFECYCLE_TABLE, PERSONAS_TABLE)
+
+
+def customer_attributes(engine: Engine) -> ir.Table | None:
+    """One row per customer with every attribute computed so far (None before the measures).
+
+    Columns of the later tables that clash with earlier ones are left out (the earlier wins).
+    """
+    if not engine.has_table(MEASURES_TABLE):
+        return None
+    t = engine.table(MEASURES_TABLE)
+    for name in _JOINED:
+        if not engine.has_table(name):
+            continue
+        part = engine.table(name)
+        keep = [c for c in part.columns if c != "customer_id" and c not in t.columns]
+        part = part.select(*keep, _k=part.customer_id)
+        t = t.left_join(part, t.customer_id == part._k).drop("_k")
+    return t
+
+
+def current_segments(engine: Engine) -> ir.Table | None:
+    """Each customer's current segment memberships: ``customer_id``, ``segment``, ``kind``,
+    ``since`` (None before any segment exists)."""
+    if not (engine.has_table("segments") and engine.has_table("segment_members")):
+        return None
+    members = engine.table("segment_members")
+    segments = engine.table("segments")
+    open_rows = members.filter(members.exited_at.isnull())
+    j = open_rows.inner_join(segments, open_rows.segment_id == segments.segment_id)
+    return j.select("customer_id", segment=j.name, kind=j.kind, since=j.entered_at).distinct()
+
+
+def segment_sources(
+    engine: Engine, identity: IdentityConfig, config: AnalyticsConfig
+) -> SegmentSources | None:
+    """What segments are computed from: the attributes, every behaviour table and the as-of
+    moment of the measures (None before the measures are computed)."""
+    attributes = customer_attributes(engine)
+    if attributes is None:
+        return None
+    as_of = _measures_day(engine)
+    if as_of is None:
+        return None
+    acts = activity(engine, identity, config)
+    return SegmentSources(
+        attributes=attributes,
+        # The end of the as-of day, as the measures count it.
+        as_of=as_of_end(as_of) - timedelta(microseconds=1),
+        **{b: acts.get(b) for b in BEHAVIOURS},
+    )
+
+
+def _measures_day(engine: Engine) -> date | None:
+    t = engine.table(MEASURES_TABLE)
+    value = engine.execute(t.as_of.max())
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()

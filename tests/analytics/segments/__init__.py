@@ -1,0 +1,1 @@
+"""Tests of insightloop.analytics.segments."""

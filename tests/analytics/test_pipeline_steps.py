@@ -1,0 +1,43 @@
+"""The analysis steps of `insightloop run` on the hand-checked shop: measures, segments, and
+the profile documents that carry them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from insightloop import Workspace
+from insightloop.analytics.segments import attr, orders, save_segment, segment_sizes
+from insightloop.profile.store import ProfileStore
+from tests.analytics.shop import load_shop
+
+
+def test_measures_and_segments_reach_the_profile_documents(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.add_config_section("identity", {"customer_keys": {"pos": "loyalty_number"}})
+        ws.add_config_section("analytics", {"exchange_rates": {"SEK": 0.1}})
+    with Workspace.open(tmp_path / "ws") as ws:
+        load_shop(ws.engine)
+        save_segment(ws.engine, "recent-buyers", orders(within_days=30).count() >= 1)
+        save_segment(ws.engine, "top-tier", attr("value_tier") == "top")
+        record = ws.run(["measures", "segments", "profiles"])
+        assert record.status == "succeeded", record.error
+        steps = {s.step: s for s in record.step_records}
+        # As of the newest day of data: Ada's order of 2024-07-05.
+        assert steps["measures"].summary["as_of"] == "2024-07-05"
+        assert segment_sizes(ws.engine) == {"recent-buyers": 1, "top-tier": 1}
+        changes = {c["segment"]: c for c in steps["segments"].summary["changes"]}
+        assert changes["recent-buyers"] == {"segment": "recent-buyers", "entered": 1, "exited": 0}
+        # A second run changes no membership.
+        again = ws.run(["segments"]).step_records[0].summary["changes"]
+        assert all(c["entered"] == c["exited"] == 0 for c in again)
+        store = ProfileStore.for_workspace(ws.path)
+        raw = store.get("C-ADA")
+        assert raw is not None
+        ada = orjson.loads(raw)
+        store.close()
+    assert ada["attributes"]["orders"] == 5  # the order of 2024-07-05 counts as of that day
+    assert ada["attributes"]["value_tier"] == "top"
+    assert sorted(s["segment"] for s in ada["segments"]) == ["recent-buyers", "top-tier"]
+    assert all(s["kind"] == "rule" and s["since"].endswith("+00:00") for s in ada["segments"])
