@@ -21,7 +21,7 @@ def test_measures_and_segments_reach_the_profile_documents(tmp_path: Path) -> No
         load_shop(ws.engine)
         save_segment(ws.engine, "recent-buyers", orders(within_days=30).count() >= 1)
         save_segment(ws.engine, "top-tier", attr("value_tier") == "top")
-        record = ws.run(["measures", "segments", "profiles"])
+        record = ws.run(["measures", "clv", "segments", "profiles"])
         assert record.status == "succeeded", record.error
         steps = {s.step: s for s in record.step_records}
         # As of the newest day of data: Ada's order of 2024-07-05.
@@ -29,6 +29,8 @@ def test_measures_and_segments_reach_the_profile_documents(tmp_path: Path) -> No
         assert segment_sizes(ws.engine) == {"recent-buyers": 1, "top-tier": 1}
         changes = {c["segment"]: c for c in steps["segments"].summary["changes"]}
         assert changes["recent-buyers"] == {"segment": "recent-buyers", "entered": 1, "exited": 0}
+        # Too few customers to fit lifetime value: said, not failed.
+        assert "too few" in steps["clv"].summary["note"]
         # A second run changes no membership.
         again = ws.run(["segments"]).step_records[0].summary["changes"]
         assert all(c["entered"] == c["exited"] == 0 for c in again)

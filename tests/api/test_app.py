@@ -64,6 +64,7 @@ def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> No
         "resolve",
         "golden",
         "measures",
+        "clv",
         "segments",
         "profiles",
         "table_stats",

@@ -26,6 +26,7 @@ __all__ = [
     "PERSONAS_TABLE",
     "current_segments",
     "customer_attributes",
+    "measures_day",
     "segment_sources",
 ]
 
@@ -75,7 +76,7 @@ def segment_sources(
     attributes = customer_attributes(engine)
     if attributes is None:
         return None
-    as_of = _measures_day(engine)
+    as_of = measures_day(engine)
     if as_of is None:
         return None
     acts = activity(engine, identity, config)
@@ -87,7 +88,10 @@ def segment_sources(
     )
 
 
-def _measures_day(engine: Engine) -> date | None:
+def measures_day(engine: Engine) -> date | None:
+    """The as-of day of the stored measures (None before they are computed)."""
+    if not engine.has_table(MEASURES_TABLE):
+        return None
     t = engine.table(MEASURES_TABLE)
     value = engine.execute(t.as_of.max())
     if value is None or pd.isna(value):

@@ -47,8 +47,8 @@ class ClvConfig(_Strict):
         None,
         gt=0,
         le=1,
-        description="Share of spend that is margin; when unset the customers' own gross margin "
-        "rate over the measures' 12 months is used, else 1 (CLV as revenue).",
+        description="Share of spend that is margin, to express CLV as margin; unset: CLV as "
+        "revenue.",
     )
 
 

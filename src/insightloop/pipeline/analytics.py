@@ -6,14 +6,39 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from insightloop.analytics.attributes import segment_sources
+from insightloop.analytics.attributes import measures_day, segment_sources
+from insightloop.analytics.clv import ClvFitError
 from insightloop.analytics.config import analytics_config
 from insightloop.analytics.segments import list_segments, refresh_segments
+from insightloop.analytics.workspace_clv import build_clv
 from insightloop.config import Settings
 from insightloop.identity.config import identity_config
-from insightloop.store import Engine
+from insightloop.store import Engine, WorkspaceLayout
 
-__all__ = ["refresh_all_segments"]
+__all__ = ["fit_lifetime_value", "refresh_all_segments"]
+
+
+def fit_lifetime_value(
+    engine: Engine, settings: Settings, layout: WorkspaceLayout
+) -> dict[str, Any]:
+    """Fit the lifetime-value models on the orders up to the measures' day and write every
+    customer's probability alive, expected purchases and value (``customer_clv``)."""
+    day = measures_day(engine)
+    if day is None:
+        return {"customers": 0, "note": "the measures have not been computed yet"}
+    try:
+        report = build_clv(
+            engine,
+            identity_config(settings.identity),
+            analytics_config(settings.analytics),
+            as_of=day,
+            models_dir=layout.models_dir / "clv",
+        )
+    except ClvFitError as exc:
+        # The data do not identify the model: said in the run record; the rest of the run
+        # (segments, profiles) does not depend on it.
+        return {"as_of": day.isoformat(), "customers": 0, "note": f"{exc} {exc.hint or ''}"}
+    return {"as_of": day.isoformat(), **report.to_dict()}
 
 
 def refresh_all_segments(engine: Engine, settings: Settings, *, now: datetime) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from insightloop.identity.config import identity_config
 from insightloop.identity.incremental import model_link_finder
 from insightloop.identity.resolve import resolve_identities
 from insightloop.ingest.load import load_sources
-from insightloop.pipeline.analytics import refresh_all_segments
+from insightloop.pipeline.analytics import fit_lifetime_value, refresh_all_segments
 from insightloop.pipeline.profiles import build_profile_store
 from insightloop.pipeline.records import now_utc
 from insightloop.profile.golden import build_golden_records
@@ -123,6 +123,11 @@ def _measures(ctx: StepContext) -> StepResult:
     return StepResult(rows_written=report.customers, summary=report.to_dict())
 
 
+def _clv(ctx: StepContext) -> StepResult:
+    summary = fit_lifetime_value(ctx.engine, ctx.settings, ctx.layout)
+    return StepResult(rows_written=int(summary.get("customers", 0)), summary=summary)
+
+
 def _segments(ctx: StepContext) -> StepResult:
     summary = refresh_all_segments(ctx.engine, ctx.settings, now=now_utc())
     changed = sum(c["entered"] + c["exited"] for c in summary.get("changes", []))
@@ -160,6 +165,12 @@ STEPS: tuple[Step, ...] = (
         "Compute every customer's measures as of the newest day of data (recency, frequency, "
         "value, margin, cost to serve, contacts, ...), RFM scores and value tiers.",
         _measures,
+    ),
+    Step(
+        "clv",
+        "Fit BG/NBD (or Pareto/NBD) and Gamma-Gamma on the orders up to the measures' day and "
+        "forecast every customer's probability alive, purchases and lifetime value.",
+        _clv,
     ),
     Step(
         "segments",

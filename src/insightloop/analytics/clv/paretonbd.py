@@ -214,4 +214,8 @@ def _log_likelihood(
     log_alive, log_dead = _log_terms(params, x, t_x, big_t)
     front = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     # Where t_x == T the dropped-out part is exactly zero (log -inf): logaddexp handles it.
-    return np.asarray(front + np.logaddexp(log_alive, log_dead), dtype=np.float64)
+    # Far outside where the model is defined the terms are not finite; the fit steps back
+    # from such points, so they are not warned about.
+    with np.errstate(invalid="ignore"):
+        total = front + np.logaddexp(log_alive, log_dead)
+    return np.asarray(total, dtype=np.float64)
