@@ -21,7 +21,7 @@ from insightloop.identity.attach import with_customer
 from insightloop.identity.config import IdentityConfig
 from insightloop.store import Engine
 
-__all__ = ["IdentityScore", "score_identity"]
+__all__ = ["IdentityScore", "person_owners", "score_identity"]
 
 _CUSTOMER_FILES = {
     "sources/crm/customers_hq.csv": "crm_hq",
@@ -75,6 +75,18 @@ def _person_records(truth: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["source", "source_key", "person_id"]).drop_duplicates()
 
 
+def person_owners(engine: Engine, company: Path) -> pd.DataFrame:
+    """``person_id`` -> ``customer_id``: the customer most of a truth person's records went to."""
+    truth = pq.read_table(company / "truth" / "record_map.parquet").to_pandas()
+    cmap = engine.to_pyarrow(engine.table("customer_map")).to_pandas()
+    records = _person_records(truth).merge(cmap, on=["source", "source_key"], how="inner")
+    return _owners(records).rename("customer_id").reset_index()
+
+
+def _owners(records: pd.DataFrame) -> pd.Series:
+    return records.groupby("person_id")["customer_id"].agg(lambda s: s.value_counts().index[0])
+
+
 def score_identity(engine: Engine, config: IdentityConfig, company: Path) -> IdentityScore:
     """Pairwise precision, recall and F1 of the resolved person records against the truth."""
     truth = pq.read_table(company / "truth" / "record_map.parquet").to_pandas()
@@ -100,7 +112,7 @@ def score_identity(engine: Engine, config: IdentityConfig, company: Path) -> Ide
     )
     households_merged = int((per_mixed["households"] < per_mixed["persons"]).sum())
     # Transactions: attached to the customer that the truth person's records mostly went to.
-    owner = records.groupby("person_id")["customer_id"].agg(lambda s: s.value_counts().index[0])
+    owner = _owners(records)
     checked = right = unresolved = anonymous = 0
     for (system, entity), (table, key) in _TRANSACTIONS.items():
         want = truth[(truth["system"] == system) & (truth["entity"] == entity)]

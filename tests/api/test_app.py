@@ -65,6 +65,8 @@ def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> No
         "golden",
         "measures",
         "clv",
+        "lifecycle",
+        "personas",
         "segments",
         "profiles",
         "table_stats",

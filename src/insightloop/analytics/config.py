@@ -19,6 +19,7 @@ __all__ = [
     "ClvConfig",
     "CustomMeasure",
     "LifecycleConfig",
+    "PersonasConfig",
     "Tier",
     "analytics_config",
 ]
@@ -70,6 +71,15 @@ class LifecycleConfig(_Strict):
         return self
 
 
+class PersonasConfig(_Strict):
+    """How customers are clustered into personas."""
+
+    k: int | None = Field(
+        None, ge=2, le=20, description="Number of personas; unset: chosen by silhouette."
+    )
+    k_max: int = Field(8, ge=2, le=20, description="Most personas the automatic choice tries.")
+
+
 class CustomMeasure(_Strict):
     """A measure declared in config: one aggregate of one behaviour over a window."""
 
@@ -118,6 +128,7 @@ class AnalyticsConfig(_Strict):
     )
     clv: ClvConfig = Field(default_factory=ClvConfig)  # type: ignore[arg-type]
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)  # type: ignore[arg-type]
+    personas: PersonasConfig = Field(default_factory=PersonasConfig)  # type: ignore[arg-type]
     measures: dict[str, CustomMeasure] = Field(default_factory=dict)
 
     @field_validator("exchange_rates", "contact_costs")

@@ -6,16 +6,50 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from insightloop.analytics.activity import activity
 from insightloop.analytics.attributes import measures_day, segment_sources
 from insightloop.analytics.clv import ClvFitError
 from insightloop.analytics.config import analytics_config
+from insightloop.analytics.lifecycle import build_lifecycle
 from insightloop.analytics.segments import list_segments, refresh_segments
 from insightloop.analytics.workspace_clv import build_clv
+from insightloop.analytics.workspace_personas import build_personas
 from insightloop.config import Settings
 from insightloop.identity.config import identity_config
 from insightloop.store import Engine, WorkspaceLayout
 
-__all__ = ["fit_lifetime_value", "refresh_all_segments"]
+__all__ = ["find_personas", "fit_lifetime_value", "refresh_all_segments", "stage_lifecycle"]
+
+
+def find_personas(
+    engine: Engine, settings: Settings, layout: WorkspaceLayout, *, now: datetime
+) -> dict[str, Any]:
+    """Cluster the customers who ordered into personas (ids kept from the previous run)."""
+    day = measures_day(engine)
+    if day is None:
+        return {"customers": 0, "note": "the measures have not been computed yet"}
+    config = analytics_config(settings.analytics)
+    acts = activity(engine, identity_config(settings.identity), config)
+    report = build_personas(
+        engine,
+        acts,
+        as_of=day,
+        models_dir=layout.models_dir / "personas",
+        now=now,
+        k=config.personas.k,
+        k_max=config.personas.k_max,
+    )
+    return report.to_dict()
+
+
+def stage_lifecycle(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """Every customer's lifecycle stage as of the measures' day, with the moves recorded."""
+    day = measures_day(engine)
+    if day is None:
+        return {"customers": 0, "note": "the measures have not been computed yet"}
+    config = analytics_config(settings.analytics)
+    acts = activity(engine, identity_config(settings.identity), config)
+    return build_lifecycle(engine, acts, config.lifecycle, as_of=day).to_dict()
 
 
 def fit_lifetime_value(

@@ -20,7 +20,12 @@ from insightloop.identity.config import identity_config
 from insightloop.identity.incremental import model_link_finder
 from insightloop.identity.resolve import resolve_identities
 from insightloop.ingest.load import load_sources
-from insightloop.pipeline.analytics import fit_lifetime_value, refresh_all_segments
+from insightloop.pipeline.analytics import (
+    find_personas,
+    fit_lifetime_value,
+    refresh_all_segments,
+    stage_lifecycle,
+)
 from insightloop.pipeline.profiles import build_profile_store
 from insightloop.pipeline.records import now_utc
 from insightloop.profile.golden import build_golden_records
@@ -128,6 +133,16 @@ def _clv(ctx: StepContext) -> StepResult:
     return StepResult(rows_written=int(summary.get("customers", 0)), summary=summary)
 
 
+def _lifecycle(ctx: StepContext) -> StepResult:
+    summary = stage_lifecycle(ctx.engine, ctx.settings)
+    return StepResult(rows_written=int(summary.get("moved", 0)), summary=summary)
+
+
+def _personas(ctx: StepContext) -> StepResult:
+    summary = find_personas(ctx.engine, ctx.settings, ctx.layout, now=now_utc())
+    return StepResult(rows_written=int(summary.get("customers", 0)), summary=summary)
+
+
 def _segments(ctx: StepContext) -> StepResult:
     summary = refresh_all_segments(ctx.engine, ctx.settings, now=now_utc())
     changed = sum(c["entered"] + c["exited"] for c in summary.get("changes", []))
@@ -171,6 +186,18 @@ STEPS: tuple[Step, ...] = (
         "Fit BG/NBD (or Pareto/NBD) and Gamma-Gamma on the orders up to the measures' day and "
         "forecast every customer's probability alive, purchases and lifetime value.",
         _clv,
+    ),
+    Step(
+        "lifecycle",
+        "Put every customer in a lifecycle stage (prospect, new, active, at risk, lapsed, won "
+        "back) from purchase timing and probability alive, recording each move.",
+        _lifecycle,
+    ),
+    Step(
+        "personas",
+        "Cluster the customers who ordered into personas (behaviour, value, channels, "
+        "categories) with a card each; ids and labels stay stable across runs.",
+        _personas,
     ),
     Step(
         "segments",
