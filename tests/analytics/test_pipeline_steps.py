@@ -3,14 +3,19 @@ the profile documents that carry them."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import orjson
+from typer.testing import CliRunner
 
 from insightloop import Workspace
 from insightloop.analytics.segments import attr, orders, save_segment, segment_sizes
+from insightloop.cli.main import app
 from insightloop.profile.store import ProfileStore
 from tests.analytics.shop import load_shop
+
+runner = CliRunner(env={"COLUMNS": "200"})
 
 
 def test_measures_and_segments_reach_the_profile_documents(tmp_path: Path) -> None:
@@ -43,3 +48,26 @@ def test_measures_and_segments_reach_the_profile_documents(tmp_path: Path) -> No
     assert ada["attributes"]["value_tier"] == "top"
     assert sorted(s["segment"] for s in ada["segments"]) == ["recent-buyers", "top-tier"]
     assert all(s["kind"] == "rule" and s["since"].endswith("+00:00") for s in ada["segments"])
+
+
+def test_profile_show_includes_the_analysis(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.add_config_section("identity", {"customer_keys": {"pos": "loyalty_number"}})
+        load_shop(ws.engine)
+        # The profile look-up finds a customer by its records.
+        ws.engine.insert(
+            "customer_map", [{"source": "pos", "source_key": "L1", "customer_id": "C-ADA"}]
+        )
+        save_segment(ws.engine, "top-tier", attr("value_tier") == "top")
+    before = runner.invoke(app, ["profile", "show", "C-ADA", "-w", str(tmp_path / "ws")])
+    assert "No analysis yet" in before.output
+    with Workspace.open(tmp_path / "ws") as ws:
+        assert ws.run(["measures", "lifecycle", "segments"]).status == "succeeded"
+    shown = runner.invoke(app, ["profile", "show", "C-ADA", "-w", str(tmp_path / "ws"), "--json"])
+    assert shown.exit_code == 0, shown.output
+    body = json.loads(shown.output)
+    assert body["attributes"]["lifecycle_stage"] == "active"
+    assert [s["segment"] for s in body["segments"]] == ["top-tier"]
+    table = runner.invoke(app, ["profile", "show", "C-ADA", "-w", str(tmp_path / "ws")])
+    assert "Analysis as of 2024-07-05" in table.output
+    assert "top-tier" in table.output

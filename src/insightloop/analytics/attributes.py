@@ -8,6 +8,7 @@ profile, segments and slicing read one table whatever has been computed so far.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import ibis.expr.types as ir
 import pandas as pd
@@ -25,6 +26,7 @@ __all__ = [
     "LIFECYCLE_TABLE",
     "PERSONAS_TABLE",
     "current_segments",
+    "customer_analysis",
     "customer_attributes",
     "measures_day",
     "segment_sources",
@@ -97,3 +99,21 @@ def measures_day(engine: Engine) -> date | None:
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).date()
+
+
+def customer_analysis(engine: Engine, customer_id: str) -> dict[str, Any]:
+    """One customer's ``attributes`` (None before the measures) and current ``segments``, as the
+    profile documents carry them."""
+    found: dict[str, Any] = {"attributes": None, "segments": []}
+    attributes = customer_attributes(engine)
+    if attributes is not None:
+        rows = engine.records(attributes.filter(attributes.customer_id == customer_id))
+        if rows:
+            found["attributes"] = {k: v for k, v in rows[0].items() if k != "customer_id"}
+    segments = current_segments(engine)
+    if segments is not None:
+        mine = segments.filter(segments.customer_id == customer_id).order_by(["kind", "segment"])
+        found["segments"] = [
+            {k: v for k, v in r.items() if k != "customer_id"} for r in engine.records(mine)
+        ]
+    return found

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from insightloop.analytics.attributes import customer_analysis
 from insightloop.cli.app import JsonOption, WorkspaceOption, app, console, print_json
 from insightloop.profile import KINDS, Profile
 from insightloop.workspace import Workspace
@@ -78,10 +79,46 @@ def show(
         profile = ws.profiles.get(
             identifier, id_type=id_type, timeline_limit=limit or None, kinds=kinds
         )
+        analysis = customer_analysis(ws.engine, profile.customer_id)
     if as_json:
-        print_json(profile.to_dict())
+        print_json({**profile.to_dict(), **analysis})
         return
     render_profile(profile, limit=limit)
+    render_analysis(analysis)
+
+
+#: The attributes ``profile show`` lists (all of them are in ``--json``).
+_SHOWN = (
+    ("value_tier", "value tier"),
+    ("rfm_score", "RFM"),
+    ("lifecycle_stage", "lifecycle stage"),
+    ("persona", "persona"),
+    ("orders", "orders"),
+    ("revenue_365d", "revenue, 365 days"),
+    ("profit_12m", "profit, 12 months"),
+    ("recency_days", "days since last order"),
+    ("p_alive", "probability alive"),
+    ("expected_purchases", "expected purchases"),
+    ("clv", "lifetime value"),
+    ("contacts_365d", "contacts, 365 days"),
+    ("last_nps", "last NPS"),
+)
+
+
+def render_analysis(analysis: dict[str, Any]) -> None:
+    """Print the customer's analysis: key attributes and current segments."""
+    attributes = analysis.get("attributes")
+    if not attributes:
+        console.print("No analysis yet: run `insightloop run` (step measures and after).")
+        return
+    table = Table("attribute", "value", title=f"Analysis as of {_day(attributes.get('as_of'))}")
+    for key, label in _SHOWN:
+        if key in attributes:
+            value = attributes[key]
+            table.add_row(label, _text(round(value, 2) if isinstance(value, float) else value))
+    segments = ", ".join(s["segment"] for s in analysis.get("segments", []))
+    table.add_row("segments", Text(segments or "none"))
+    console.print(table)
 
 
 def render_profile(profile: Profile, *, limit: int = 0) -> None:
