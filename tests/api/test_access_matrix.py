@@ -21,6 +21,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from insightloop import Workspace
+from insightloop.analytics.segments import parse_condition, save_segment
 from insightloop.api import create_app
 from insightloop.api.ratelimit import RateLimiter
 from insightloop.auth import (
@@ -48,14 +50,20 @@ Response = Any
 
 @dataclass(frozen=True)
 class Rule:
-    """What a route needs, and a request it answers with 200 when the caller may call it."""
+    """What a route needs, and a request it answers with ``ok`` when the caller may call it
+    (``method`` defaults to GET without a body and to POST with one)."""
 
     access: Access
     url: str
     body: dict[str, Any] | None = None
+    method: str | None = None
+    ok: int = 200
 
 
 _MESSAGE = {"userId": "u-7", "messageId": "m-access", "timestamp": "2024-03-01T10:00:00Z"}
+#: A segment saved in the workspace before the tests.
+SEGMENT = "big-spenders"
+_SEGMENT_RULE = {"attribute": "revenue", "op": "ge", "value": 100}
 
 #: Every API route of the app by (method, path template).
 ROUTES: dict[tuple[str, str], Rule] = {
@@ -80,6 +88,32 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/identify"): Rule("write key", "/v1/identify", _MESSAGE),
     ("POST", "/v1/group"): Rule("write key", "/v1/group", {**_MESSAGE, "groupId": "g-1"}),
     ("POST", "/v1/alias"): Rule("write key", "/v1/alias", {**_MESSAGE, "previousId": "a-7"}),
+    ("GET", "/api/v1/segments"): Rule("profiles:read", "/api/v1/segments"),
+    ("GET", "/api/v1/segments/{name}"): Rule("profiles:read", f"/api/v1/segments/{SEGMENT}"),
+    ("GET", "/api/v1/segments/{name}/members"): Rule(
+        "profiles:read", f"/api/v1/segments/{SEGMENT}/members"
+    ),
+    ("POST", "/api/v1/segments/preview"): Rule(
+        "segments:write", "/api/v1/segments/preview", {"definition": _SEGMENT_RULE}
+    ),
+    # Writes that leave the workspace as it was, so every role and scope can try them in turn:
+    # a definition the data refuses (after the permission check), the saved definition again,
+    # and a segment that does not exist.
+    ("POST", "/api/v1/segments"): Rule(
+        "segments:write",
+        "/api/v1/segments",
+        {
+            "name": "never-saved",
+            "definition": {"attribute": "no_such_attribute", "op": "eq", "value": 1},
+        },
+        ok=422,
+    ),
+    ("PUT", "/api/v1/segments/{name}"): Rule(
+        "segments:write", f"/api/v1/segments/{SEGMENT}", {"definition": _SEGMENT_RULE}, "PUT"
+    ),
+    ("DELETE", "/api/v1/segments/{name}"): Rule(
+        "segments:write", "/api/v1/segments/never-saved", method="DELETE", ok=404
+    ),
 }
 
 #: Personal data of the customer, each as found in an unmasked answer, plus the parts of it
@@ -134,7 +168,11 @@ def _api_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_profile_workspace(tmp_path_factory.mktemp("access") / "ws")
+    root = build_profile_workspace(tmp_path_factory.mktemp("access") / "ws")
+    with Workspace.open(root) as ws:
+        assert ws.run(["measures"]).status == "succeeded"
+        save_segment(ws.engine, SEGMENT, parse_condition(_SEGMENT_RULE))
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -168,9 +206,8 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 def _call(client: TestClient, rule: Rule, headers: dict[str, str]) -> Response:
-    if rule.body is None:
-        return client.get(rule.url, headers=headers)
-    return client.post(rule.url, json=rule.body, headers=headers)
+    method = rule.method or ("GET" if rule.body is None else "POST")
+    return client.request(method, rule.url, json=rule.body, headers=headers)
 
 
 def _basic(key: str) -> dict[str, str]:
@@ -220,7 +257,7 @@ def test_each_role_gets_what_the_matrix_grants(
             _check_401(response, route)
             assert response.json()["code"] == "missing_write_key", route
         elif rule.access in ROLE_PERMISSIONS[role]:
-            assert response.status_code == 200, (route, response.text)
+            assert response.status_code == rule.ok, (route, response.text)
         else:
             _check_403(response, rule.access, route)
 
@@ -239,7 +276,7 @@ def test_a_token_opens_only_the_routes_of_its_scopes(
         elif rule.access == "write key":
             _check_401(response, route)
         elif rule.access == scope:
-            assert response.status_code == 200, (route, response.text)
+            assert response.status_code == rule.ok, (route, response.text)
         else:
             _check_403(response, rule.access, route)
 

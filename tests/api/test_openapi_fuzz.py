@@ -77,6 +77,18 @@ CONFIG = schemathesis.Config.from_dict(
                     },
                 },
             },
+            {
+                "include-operation-id": ["create_segment", "update_segment", "preview_segment"],
+                "checks": {
+                    # A definition is any JSON object to the document (the segment language is
+                    # checked by the server against the workspace's attributes and behaviour
+                    # tables): schema-valid definitions are rightly refused with 422, listing
+                    # each problem with its path; a name taken is 409.
+                    "positive_data_acceptance": {
+                        "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]
+                    },
+                },
+            },
         ],
     }
 )
