@@ -4,6 +4,7 @@ the profile documents that carry them."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 from insightloop import Workspace
 from insightloop.analytics.segments import attr, orders, save_segment, segment_sizes
 from insightloop.cli.main import app
+from insightloop.pipeline.analytics import refresh_analysis
 from insightloop.profile.store import ProfileStore
 from tests.analytics.shop import load_shop
 
@@ -71,3 +73,23 @@ def test_profile_show_includes_the_analysis(tmp_path: Path) -> None:
     table = runner.invoke(app, ["profile", "show", "C-ADA", "-w", str(tmp_path / "ws")])
     assert "Analysis as of 2024-07-05" in table.output
     assert "top-tier" in table.output
+
+
+def test_new_data_refreshes_the_customers_measures_and_segments(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.add_config_section("identity", {"customer_keys": {"pos": "loyalty_number"}})
+    with Workspace.open(tmp_path / "ws") as ws:
+        load_shop(ws.engine)
+        save_segment(ws.engine, "recent-buyers", orders(within_days=30).count() >= 1)
+        assert refresh_analysis(ws.engine, ws.settings, ["C-BEN"]) == 0  # no measures yet
+        assert ws.run(["measures", "segments"]).status == "succeeded"
+        assert segment_sizes(ws.engine) == {"recent-buyers": 1}
+        ws.engine.insert("orders", [
+            {"_source": "pos", "order_id": "B9", "source_customer_key": "L2", "currency": "EUR",
+             "ordered_at": datetime(2024, 7, 4), "total_amount": 30.0}])  # fmt: skip
+        assert refresh_analysis(ws.engine, ws.settings, ["C-BEN"]) == 1
+        ben = ws.engine.records(
+            ws.engine.table("customer_measures").filter(lambda t: t.customer_id == "C-BEN")
+        )[0]
+        assert (ben["orders"], ben["orders_30d"]) == (2, 1)
+        assert segment_sizes(ws.engine) == {"recent-buyers": 2}

@@ -88,6 +88,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/v1/identify"): Rule("write key", "/v1/identify", _MESSAGE),
     ("POST", "/v1/group"): Rule("write key", "/v1/group", {**_MESSAGE, "groupId": "g-1"}),
     ("POST", "/v1/alias"): Rule("write key", "/v1/alias", {**_MESSAGE, "previousId": "a-7"}),
+    ("POST", "/api/v1/query"): Rule("profiles:read", "/api/v1/query", {"measures": ["customers"]}),
+    ("GET", "/api/v1/query/catalogue"): Rule("profiles:read", "/api/v1/query/catalogue"),
     ("GET", "/api/v1/segments"): Rule("profiles:read", "/api/v1/segments"),
     ("GET", "/api/v1/segments/{name}"): Rule("profiles:read", f"/api/v1/segments/{SEGMENT}"),
     ("GET", "/api/v1/segments/{name}/members"): Rule(

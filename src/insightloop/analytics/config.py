@@ -130,6 +130,11 @@ class AnalyticsConfig(_Strict):
     lifecycle: LifecycleConfig = Field(default_factory=LifecycleConfig)  # type: ignore[arg-type]
     personas: PersonasConfig = Field(default_factory=PersonasConfig)  # type: ignore[arg-type]
     measures: dict[str, CustomMeasure] = Field(default_factory=dict)
+    refresh_on_load: bool = Field(
+        True,
+        description="When the server loads received events, recompute the measures and rule "
+        "segments of the customers they belong to (before their profiles are rewritten).",
+    )
 
     @field_validator("exchange_rates", "contact_costs")
     @classmethod

@@ -16,7 +16,7 @@ from insightloop.api.background import BackgroundLoader
 from insightloop.api.deps import WorkspaceDep
 from insightloop.api.errors import install_error_handlers
 from insightloop.api.ratelimit import RateLimiter
-from insightloop.api.routers import collect, profiles, segments, status
+from insightloop.api.routers import collect, profiles, query, segments, status
 from insightloop.auth import AuditWriter, AuthStore
 from insightloop.config import load_settings
 from insightloop.errors import ConfigError
@@ -88,6 +88,7 @@ def create_app(workspace: str | Path | None = None, *, background: bool = True) 
     app.include_router(status.router)
     app.include_router(profiles.router)
     app.include_router(segments.router)
+    app.include_router(query.router)
     mount_static(app)
 
     @app.get("/healthz", tags=["service"], operation_id="health")

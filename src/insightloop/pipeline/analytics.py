@@ -3,6 +3,7 @@ personas), each over the measures the ``measures`` step wrote."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,14 +12,46 @@ from insightloop.analytics.attributes import measures_day, segment_sources
 from insightloop.analytics.clv import ClvFitError
 from insightloop.analytics.config import analytics_config
 from insightloop.analytics.lifecycle import build_lifecycle
+from insightloop.analytics.measures import MEASURES_TABLE, refresh_measures
 from insightloop.analytics.segments import list_segments, refresh_segments
 from insightloop.analytics.workspace_clv import build_clv
 from insightloop.analytics.workspace_personas import build_personas
 from insightloop.config import Settings
 from insightloop.identity.config import identity_config
+from insightloop.pipeline.records import now_utc
+from insightloop.profile.documents import identifier_values
 from insightloop.store import Engine, WorkspaceLayout
 
-__all__ = ["find_personas", "fit_lifetime_value", "refresh_all_segments", "stage_lifecycle"]
+__all__ = [
+    "find_personas",
+    "fit_lifetime_value",
+    "refresh_all_segments",
+    "refresh_analysis",
+    "stage_lifecycle",
+]
+
+
+def refresh_analysis(engine: Engine, settings: Settings, customer_ids: Sequence[str]) -> int:
+    """After new data of some customers (events the server's loader just loaded): recompute
+    their measures (against the last full run's cut points) and their rule segments, so that
+    their profiles show them at once. Nothing before the first full run of the measures, or
+    when ``[analytics] refresh_on_load`` is off. Returns the customers refreshed.
+
+    Lifetime value, lifecycle stages and personas are models over everyone: the next full run
+    updates them.
+    """
+    config = analytics_config(settings.analytics)
+    if not customer_ids or not config.refresh_on_load or not engine.has_table(MEASURES_TABLE):
+        return 0
+    identity = identity_config(settings.identity)
+    report = refresh_measures(
+        engine, identity, config, customer_ids, values=identifier_values(engine, customer_ids)
+    )
+    if list_segments(engine):
+        sources = segment_sources(engine, identity, config)
+        if sources is not None:
+            refresh_segments(engine, sources, now_utc(), customer_ids)
+    return report.customers
 
 
 def find_personas(

@@ -10,6 +10,7 @@ from insightloop.config import Settings
 from insightloop.identity.config import identity_config
 from insightloop.identity.realtime import attach_devices, customers_of_batches
 from insightloop.ingest.collect import LandedReport, load_landed, loader_lock
+from insightloop.pipeline.analytics import refresh_analysis
 from insightloop.pipeline.profiles import refresh_profiles
 from insightloop.store import Engine, WorkspaceLayout
 
@@ -37,8 +38,9 @@ def load_collected(
 def drain_landing(
     engine: Engine, settings: Settings, layout: WorkspaceLayout, *, run_id: str
 ) -> LandedReport:
-    """Load until the landing log is drained, then rewrite the profile documents of the
-    customers the loaded events belong to; the caller holds the loader lock."""
+    """Load until the landing log is drained, then refresh the measures and segments and
+    rewrite the profile documents of the customers the loaded events belong to; the caller
+    holds the loader lock."""
     total = LandedReport()
     touched: set[str] = set()
     while True:
@@ -52,6 +54,7 @@ def drain_landing(
         _add(total, report)
         if not report.more:
             break
+    refresh_analysis(engine, settings, sorted(touched))
     total.profiles_refreshed = refresh_profiles(
         engine, settings, layout, sorted(touched), run_id=run_id
     )

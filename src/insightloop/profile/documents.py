@@ -53,7 +53,7 @@ from insightloop.profile.view import (
 )
 from insightloop.store import Engine
 
-__all__ = ["DEFAULT_TIMELINE_ENTRIES", "Extra", "build_documents"]
+__all__ = ["DEFAULT_TIMELINE_ENTRIES", "Extra", "build_documents", "identifier_values"]
 
 #: Touchpoints a document keeps, newest first.
 DEFAULT_TIMELINE_ENTRIES = 25
@@ -162,7 +162,7 @@ def _stages(
 MAX_NARROWING_VALUES = 20_000
 
 
-def _values_of(engine: Engine, customer_ids: Sequence[str] | None) -> list[str] | None:
+def identifier_values(engine: Engine, customer_ids: Sequence[str] | None) -> list[str] | None:
     """The identifier values of ``customer_ids`` (``None``: all customers, or too many)."""
     if customer_ids is None:
         return None
@@ -301,7 +301,9 @@ def build_documents(
     try:
         if timeline_entries < 1:
             raise ValueError("timeline_entries must be at least 1")
-        stages = _stages(engine, config, scope, timeline_entries, _values_of(engine, customer_ids))
+        stages = _stages(
+            engine, config, scope, timeline_entries, identifier_values(engine, customer_ids)
+        )
         stages.update({f"extra:{n}": _scoped(e.table, scope) for n, e in extras.items()})
         for step, (part, expr) in enumerate(stages.items()):
             engine.materialise(names[part], expr)

@@ -17,15 +17,13 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import ibis
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
 
 from insightloop.analytics.attributes import segment_sources
 from insightloop.analytics.config import analytics_config
@@ -47,7 +45,7 @@ from insightloop.analytics.segments import (
     save_segment,
     segment_sizes,
 )
-from insightloop.api.deps import require
+from insightloop.api.deps import documented_body, json_body, require
 from insightloop.api.errors import error_body
 from insightloop.api.schemas import ErrorPublic
 from insightloop.api.segment_schemas import (
@@ -110,33 +108,11 @@ def _errors(*statuses: int, definition: bool = False) -> dict[int | str, dict[st
 
 
 # -- request bodies ----------------------------------------------------------------------------
-# Read after the permission check (FastAPI parses a declared body before any dependency): a
-# caller without rights learns nothing from how a body is judged, and gets 401/403 first.
+# Read after the permission check: a caller without rights gets 401/403 first.
 
-_Body = TypeVar("_Body", bound=BaseModel)
-
-
-def _body(model: type[_Body]) -> Callable[..., Awaitable[_Body]]:
-    async def parse(request: Request, principal: Writer) -> _Body:
-        raw = await request.body()
-        try:
-            return model.model_validate_json(raw or b"null")
-        except ValidationError as exc:
-            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-            raise RequestValidationError(errors) from None
-
-    return parse
-
-
-def _documented(model: type[BaseModel]) -> dict[str, Any]:
-    """The OpenAPI request body of a route whose body :func:`_body` reads."""
-    schema = model.model_json_schema()
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-CreateBody = Annotated[SegmentCreate, Depends(_body(SegmentCreate))]
-UpdateBody = Annotated[SegmentUpdate, Depends(_body(SegmentUpdate))]
-PreviewBody = Annotated[SegmentPreview, Depends(_body(SegmentPreview))]
+CreateBody = Annotated[SegmentCreate, Depends(json_body(SegmentCreate, "segments:write"))]
+UpdateBody = Annotated[SegmentUpdate, Depends(json_body(SegmentUpdate, "segments:write"))]
+PreviewBody = Annotated[SegmentPreview, Depends(json_body(SegmentPreview, "segments:write"))]
 
 
 # -- the workspace -----------------------------------------------------------------------------
@@ -375,7 +351,7 @@ def _save(
     response_model=SegmentSavedPublic,
     responses=_errors(404, 409, definition=True),
     operation_id="create_segment",
-    openapi_extra=_documented(SegmentCreate),
+    openapi_extra=documented_body(SegmentCreate),
 )
 def create(
     request: Request, principal: Writer, body: CreateBody
@@ -391,7 +367,7 @@ def create(
     response_model=SegmentPreviewPublic,
     responses=_errors(409, definition=True),
     operation_id="preview_segment",
-    openapi_extra=_documented(SegmentPreview),
+    openapi_extra=documented_body(SegmentPreview),
 )
 def preview(
     request: Request, principal: Writer, body: PreviewBody
@@ -414,7 +390,7 @@ def preview(
     response_model=SegmentSavedPublic,
     responses=_errors(404, 409, definition=True),
     operation_id="update_segment",
-    openapi_extra=_documented(SegmentUpdate),
+    openapi_extra=documented_body(SegmentUpdate),
 )
 def update(
     request: Request, principal: Writer, name: SegmentNamePath, body: UpdateBody
