@@ -9,6 +9,7 @@ from insightloop.analytics.activity import activity
 from insightloop.analytics.lifecycle import HISTORY_TABLE, build_lifecycle
 from insightloop.analytics.measures import build_measures
 from tests.analytics.shop import AS_OF, CONFIG, IDENTITY, insert, load_shop
+from tests.decorator import mark_with_all_backends
 
 NOW = datetime(2024, 7, 10)
 
@@ -24,8 +25,9 @@ def _run(ws: Workspace, as_of: date) -> dict[str, object]:
     return build_lifecycle(ws.engine, acts, CONFIG.lifecycle, as_of=as_of).to_dict()
 
 
-def test_stages_and_moves(duckdb_workspace: Workspace) -> None:
-    ws = duckdb_workspace
+@mark_with_all_backends
+def test_stages_and_moves(workspace: Workspace) -> None:
+    ws = workspace
     load_shop(ws.engine)
     insert(ws.engine, "customers", [{"customer_id": "C-DEE", "created_at": datetime(2024, 5, 1)}])
     insert(ws.engine, "identifier_map", [

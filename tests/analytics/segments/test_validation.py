@@ -173,3 +173,18 @@ def test_builder_errors_are_the_same_errors() -> None:
         attr("a").is_null() & attr("b")  # type: ignore[operator]
     with pytest.raises(SegmentDefinitionError, match="missing required key 'within_days'"):
         orders().not_followed_by(purchases())
+
+
+@pytest.mark.parametrize(
+    ("definition", "message"),
+    [
+        ({"behaviour": "orders", "within_days": 10**12}, "less than or equal to 36600"),
+        ({"attribute": "orders", "op": "eq", "value": 2**70}, "out of range"),
+        ({"attribute": "country", "op": "eq", "value": "S\x00E"}, "NUL character"),
+    ],
+)
+def test_values_the_engines_cannot_take_are_refused_up_front(
+    definition: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SegmentDefinitionError, match=message):
+        parse_condition(definition)

@@ -86,9 +86,20 @@ def _rule_error(message: str, hint: str | None = None) -> PydanticCustomError:
     return PydanticCustomError(_RULE, "{message}", {"message": message, "hint": hint or ""})
 
 
+#: Windows longer than a century are a typo; the engines' date arithmetic overflows far beyond.
+MAX_WINDOW_DAYS = 36_600
+_INT64 = 2**63
+
+
 def _scalar(value: Any) -> _Scalar:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
+        raise _rule_error(
+            f"value {value} is out of range", "Numbers must fit in 64 bits (about 9.2e18)."
+        )
+    if isinstance(value, str) and "\x00" in value:
+        raise _rule_error("a value holds a NUL character", "Remove the control character.")
     if isinstance(value, bool | int | float | str):
         return value
     raise _rule_error(
@@ -263,7 +274,7 @@ class FollowUp(_Model):
 
     behaviour: BehaviourName
     where: tuple[Filter, ...] = ()
-    within_days: int = Field(gt=0)
+    within_days: int = Field(gt=0, le=MAX_WINDOW_DAYS)
     same: tuple[str, ...] = ()
 
 
@@ -276,7 +287,7 @@ class BehaviourCondition(_ConditionBase):
 
     behaviour: BehaviourName
     where: tuple[Filter, ...] = ()
-    within_days: int | None = Field(default=None, gt=0)
+    within_days: int | None = Field(default=None, gt=0, le=MAX_WINDOW_DAYS)
     count: CountThreshold | None = None
     aggregate: AggregateThreshold | None = None
     not_followed_by: FollowUp | None = None
