@@ -100,3 +100,31 @@ def test_a_fit_the_data_cannot_identify_says_what_to_check(duckdb_workspace: Wor
             models_dir=duckdb_workspace.layout.models_dir / "clv",
         )
     assert "try the other model" in (info.value.hint or "")
+
+
+def test_repeat_customers_without_order_value_get_the_average_spend(
+    duckdb_workspace: Workspace,
+) -> None:
+    _shop(duckdb_workspace)
+    # A customer whose repeat orders were free (a voucher): no spend to learn from.
+    duckdb_workspace.engine.insert("customers", [{"customer_id": "C-FREE"}])
+    duckdb_workspace.engine.insert(
+        "identifier_map", [{"id_type": "customer_key", "id_value": "KF", "customer_id": "C-FREE"}]
+    )
+    duckdb_workspace.engine.insert("orders", [
+        {"_source": "shop", "order_id": f"F{k}", "source_customer_key": "KF", "currency": "EUR",
+         "ordered_at": datetime(2024, 3, 1) + timedelta(days=30 * k), "total_amount": amount}
+        for k, amount in enumerate((25.0, 0.0, 0.0))
+    ])  # fmt: skip
+    build_clv(
+        duckdb_workspace.engine,
+        identity_config({}),
+        analytics_config({}),
+        as_of=AS_OF,
+        models_dir=duckdb_workspace.layout.models_dir / "clv",
+    )
+    t = duckdb_workspace.engine.table("customer_clv")
+    free = duckdb_workspace.engine.records(t.filter(t.customer_id == "C-FREE"))[0]
+    spends = duckdb_workspace.engine.execute(t.expected_spend)
+    assert free["expected_spend"] > 0
+    assert spends.min() <= free["expected_spend"] <= spends.max()

@@ -13,6 +13,7 @@ import pytest
 
 from benchmarks.analytics_accuracy import score_analytics
 from insightloop import Workspace
+from insightloop.analytics.segments import segment_sizes
 
 # isort: off
 # The CLI's entry module first: it registers every command in its order (docs/cli.md).
@@ -20,6 +21,7 @@ from insightloop.cli.main import app  # noqa: F401
 from insightloop.cli.demo_cmds import declare_demo_sources
 
 # isort: on
+from insightloop.demo import segment_declarations
 from insightloop.profile.store import ProfileStore
 from tests.demo.companies import Company
 
@@ -56,6 +58,13 @@ def test_personas_find_more_than_chance(analysed: tuple[Path, dict]) -> None:
     assert 2 <= scores["k_chosen"] <= 8
     assert scores["ari_chosen_k"] > 0.1
     assert scores["ari_k_planted"] > 0.1
+
+
+def test_the_starter_segments_have_members(analysed: tuple[Path, dict]) -> None:
+    with Workspace.open(analysed[0], read_only=True) as ws:
+        sizes = segment_sizes(ws.engine)
+    assert set(sizes) == set(segment_declarations())
+    assert all(size > 0 for size in sizes.values()), sizes
 
 
 def test_every_profile_carries_its_analyses(analysed: tuple[Path, dict]) -> None:

@@ -91,9 +91,11 @@ def build_clv(
         if settings.model == "paretonbd"
         else BetaGeoModel.fit(x, t_x, big_t)
     )
-    repeat = x > 0
-    spend_model = GammaGammaModel.fit(x[repeat], m[repeat])
-    spend = spend_model.conditional_expected_spend(x, m)
+    # Spend is learnt from repeat customers whose repeat orders have a value (free orders and
+    # refunds leave some at 0); the others get the population's expectation.
+    valued = (x > 0) & (m > 0)
+    spend_model = GammaGammaModel.fit(x[valued], m[valued])
+    spend = np.where(valued, spend_model.conditional_expected_spend(x, m), spend_model.mean_spend)
     margin = settings.margin if settings.margin is not None else 1.0
     value = customer_value(
         purchases,

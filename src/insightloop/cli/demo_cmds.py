@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from insightloop.analytics.segments import list_segments, parse_condition, save_segment
 from insightloop.auth import AuthStore
 from insightloop.cli.app import JsonOption, WorkspaceOption, app, console, fail, print_json
 from insightloop.cli.demo_stream import stream_events
@@ -23,6 +24,7 @@ from insightloop.demo import (
     analytics_declaration,
     generate_company,
     identity_declaration,
+    segment_declarations,
     source_declarations,
 )
 from insightloop.store import WorkspaceLayout
@@ -176,7 +178,8 @@ def _show_demo_admin(workspace: Path, initial_password: str | None) -> None:
 
 def declare_demo_sources(ws: Workspace, company: Path) -> list[str]:
     """Declare every file of the demo company as a source of ``ws`` (those not yet declared),
-    with paths relative to the workspace; returns the names added."""
+    with paths relative to the workspace, and the demo's identity and analytics settings and
+    starter segments when the workspace has none; returns the names of the sources added."""
     company = company.expanduser().resolve()
     try:
         prefix = Path(os.path.relpath(company, ws.path)).as_posix()
@@ -191,6 +194,10 @@ def declare_demo_sources(ws: Workspace, company: Path) -> list[str]:
         ws.add_config_section("identity", identity_declaration())
     if not ws.settings.analytics:
         ws.add_config_section("analytics", analytics_declaration())
+    saved = {s.name for s in list_segments(ws.engine)}
+    for name, definition in segment_declarations().items():
+        if name not in saved:
+            save_segment(ws.engine, name, parse_condition(definition), created_by="demo")
     return added
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from insightloop.demo.declarations import (
     analytics_declaration,
     identity_declaration,
+    segment_declarations,
     source_declarations,
 )
 from insightloop.demo.generator import GeneratedFile, GenerationReport, generate_company
@@ -23,5 +24,6 @@ __all__ = [
     "analytics_declaration",
     "generate_company",
     "identity_declaration",
+    "segment_declarations",
     "source_declarations",
 ]

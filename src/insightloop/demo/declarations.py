@@ -23,6 +23,7 @@ from insightloop.demo.params import COUNTRIES
 __all__ = [
     "analytics_declaration",
     "identity_declaration",
+    "segment_declarations",
     "source_declarations",
     "store_countries",
     "store_time_zones",
@@ -466,3 +467,39 @@ def analytics_declaration() -> dict[str, Any]:
     """
     rates = {c.currency: c.eur_per_unit for c in COUNTRIES if c.currency != "EUR"}
     return {"currency": "EUR", "exchange_rates": dict(sorted(rates.items()))}
+
+
+def segment_declarations() -> dict[str, dict[str, Any]]:
+    """Rule segments a marketer of the demo company would start with (the segment language of
+    docs/segments.md, as plain dicts): valuable customers slipping away, recent multi-buyers,
+    browsers who did not buy what they looked at, and unhappy survey respondents.
+
+    Examples
+    --------
+    >>> sorted(segment_declarations())[:2]
+    ['browsed-not-bought', 'recent-detractors']
+    """
+    return {
+        "top-tier-at-risk": {
+            "all": [
+                {"attribute": "value_tier", "op": "eq", "value": "top"},
+                {"attribute": "p_alive", "op": "lt", "value": 0.5},
+            ]
+        },
+        "repeat-buyers-90d": {
+            "behaviour": "orders",
+            "within_days": 90,
+            "count": {"op": "ge", "value": 2},
+        },
+        "browsed-not-bought": {
+            "behaviour": "events",
+            "where": [{"column": "event", "op": "eq", "value": "Product Viewed"}],
+            "within_days": 30,
+            "not_followed_by": {"behaviour": "purchases", "within_days": 14, "same": ["category"]},
+        },
+        "recent-detractors": {
+            "behaviour": "feedback",
+            "where": [{"column": "nps", "op": "le", "value": 6}],
+            "within_days": 90,
+        },
+    }

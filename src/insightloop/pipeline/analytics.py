@@ -9,7 +9,7 @@ from typing import Any
 
 from insightloop.analytics.activity import activity
 from insightloop.analytics.attributes import measures_day, segment_sources
-from insightloop.analytics.clv import ClvFitError
+from insightloop.analytics.clv import ClvError
 from insightloop.analytics.config import analytics_config
 from insightloop.analytics.lifecycle import build_lifecycle
 from insightloop.analytics.measures import MEASURES_TABLE, refresh_measures
@@ -101,7 +101,7 @@ def fit_lifetime_value(
             as_of=day,
             models_dir=layout.models_dir / "clv",
         )
-    except ClvFitError as exc:
+    except ClvError as exc:
         # The data do not identify the model: said in the run record; the rest of the run
         # (segments, profiles) does not depend on it.
         return {"as_of": day.isoformat(), "customers": 0, "note": f"{exc} {exc.hint or ''}"}
