@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import ibis
 import typer
 from rich.table import Table
 from rich.text import Text
@@ -42,6 +41,7 @@ from insightloop.analytics.segments import (
     loads_condition,
     preview_count,
     save_segment,
+    segment_history,
     segment_overlaps,
     segment_sizes,
 )
@@ -61,8 +61,6 @@ from insightloop.identity.config import identity_config
 from insightloop.workspace import Workspace
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
-
     from insightloop.store import Engine
 
 __all__ = ["segments_app", "show_problems"]
@@ -188,27 +186,10 @@ def _workspace_sources(ws: Workspace) -> SegmentSources:
     return sources
 
 
-def _history_counts(engine: Engine, segment_id: str) -> ir.Table:
-    """How many customers entered and exited a segment on each day of its history:
-    ``day``, ``entered``, ``exited``, oldest day first."""
-    members = engine.table("segment_members")
-    mine = members.filter(members.segment_id == segment_id)
-    zero, one = ibis.literal(0, "int64"), ibis.literal(1, "int64")
-    entered = mine.select(day=mine.entered_at.date(), entered=one, exited=zero)
-    left = mine.filter(mine.exited_at.notnull())
-    exited = left.select(day=left.exited_at.date(), entered=zero, exited=one)
-    both = entered.union(exited)
-    return (
-        both.group_by("day")
-        .aggregate(entered=both.entered.sum(), exited=both.exited.sum())
-        .order_by("day")
-    )
-
-
 def _history(engine: Engine, segment_id: str) -> list[dict[str, Any]]:
     return [
         {"day": _day(r["day"]), "entered": int(r["entered"]), "exited": int(r["exited"])}
-        for r in engine.records(_history_counts(engine, segment_id))
+        for r in engine.records(segment_history(engine, segment_id))
     ]
 
 

@@ -68,6 +68,7 @@ from insightloop.analytics.segments.store import (
     preview_count,
     refresh_segments,
     save_segment,
+    segment_history,
     segment_overlaps,
     segment_sizes,
 )
@@ -125,6 +126,7 @@ __all__ = [
     "refresh_segments",
     "save_segment",
     "segment",
+    "segment_history",
     "segment_overlaps",
     "segment_sizes",
 ]

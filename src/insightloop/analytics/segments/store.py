@@ -355,6 +355,23 @@ def refresh_segments(
     return RefreshReport(moment, tuple(changes))
 
 
+def segment_history(engine: Engine, segment_id: str) -> ir.Table:
+    """How many customers entered and exited a segment on each day of its history: ``day``,
+    ``entered``, ``exited``, oldest day first."""
+    members = engine.table(MEMBERS)
+    mine = members.filter(members.segment_id == segment_id)
+    zero, one = ibis.literal(0, "int64"), ibis.literal(1, "int64")
+    entered = mine.select(day=mine.entered_at.date(), entered=one, exited=zero)
+    left = mine.filter(mine.exited_at.notnull())
+    exited = left.select(day=left.exited_at.date(), entered=zero, exited=one)
+    both = entered.union(exited)
+    return (
+        both.group_by("day")
+        .aggregate(entered=both.entered.sum(), exited=both.exited.sum())
+        .order_by("day")
+    )
+
+
 def current_members(engine: Engine, name: str) -> ir.Table:
     """The current members of a saved segment: ``customer_id`` and ``entered_at``."""
     found = get_segment(engine, name)

@@ -21,7 +21,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
-import ibis
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -43,6 +42,7 @@ from insightloop.analytics.segments import (
     parse_condition,
     preview_count,
     save_segment,
+    segment_history,
     segment_sizes,
 )
 from insightloop.api.deps import documented_body, json_body, require
@@ -66,8 +66,6 @@ from insightloop.identity.config import identity_config
 from insightloop.workspace import Workspace
 
 if TYPE_CHECKING:
-    import ibis.expr.types as ir
-
     from insightloop.store import Engine
 
 __all__ = ["router"]
@@ -214,22 +212,6 @@ def _size(engine: Engine, name: str) -> int:
     return int(engine.execute(current_members(engine, name).count()))
 
 
-def _history(engine: Engine, segment_id: str) -> ir.Table:
-    """Per UTC day: how many customers entered and exited the segment."""
-    members = engine.table("segment_members")
-    mine = members.filter(members.segment_id == segment_id)
-    zero, one = ibis.literal(0, "int64"), ibis.literal(1, "int64")
-    entered = mine.select(day=mine.entered_at.date(), entered=one, exited=zero)
-    left = mine.filter(mine.exited_at.notnull())
-    exited = left.select(day=left.exited_at.date(), entered=zero, exited=one)
-    both = entered.union(exited)
-    return (
-        both.group_by("day")
-        .aggregate(entered=both.entered.sum(), exited=both.exited.sum())
-        .order_by("day")
-    )
-
-
 @router.get(
     "/segments",
     response_model=SegmentsPublic,
@@ -257,7 +239,7 @@ def get_one(request: Request, principal: Reader, name: SegmentNamePath) -> Segme
     with _workspace(request, read_only=True) as ws:
         seg = get_segment(ws.engine, name)
         size = _size(ws.engine, name)
-        history = ws.engine.records(_history(ws.engine, seg.segment_id))
+        history = ws.engine.records(segment_history(ws.engine, seg.segment_id))
     return SegmentDetailPublic.model_validate({**_public(seg, size), "history": history})
 
 
