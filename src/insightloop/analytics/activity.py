@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 import pyarrow as pa
 
 from insightloop.analytics.config import AnalyticsConfig
@@ -28,6 +30,8 @@ __all__ = [
     "CANCELLED",
     "Activity",
     "activity",
+    "newest_data_day",
+    "purchases_of",
     "unconverted_currencies",
 ]
 
@@ -89,7 +93,8 @@ def _orders(
     return per_order.drop("_source")
 
 
-def _purchases(orders: ir.Table, engine: Engine, config: AnalyticsConfig) -> ir.Table:
+def purchases_of(orders: ir.Table, engine: Engine, config: AnalyticsConfig) -> ir.Table:
+    """The order lines of ``orders`` (the ``orders`` behaviour table, or a copy of it)."""
     items = engine.table("order_items")
     p = engine.table("products")
     newest = p.group_by(_sku=p.sku).aggregate(
@@ -214,12 +219,28 @@ def activity(
     orders = _orders(engine, identity, config, values)
     return Activity(
         orders=orders,
-        purchases=_purchases(orders, engine, config),
+        purchases=purchases_of(orders, engine, config),
         events=_events(engine, identity, values),
         contacts=_contacts(engine, identity, values),
         feedback=_feedback(engine, identity, values),
         campaigns=_campaigns(engine, identity, values),
     )
+
+
+#: The time column of each table whose newest row dates the data.
+_DATED = {"orders": "ordered_at", "events": "timestamp", "interactions": "started_at",
+          "feedback": "responded_at"}  # fmt: skip
+
+
+def newest_data_day(engine: Engine) -> date | None:
+    """The day of the newest order, event, contact or survey response in the workspace (a
+    column maximum each: no customer look-up)."""
+    found = []
+    for table, column in _DATED.items():
+        value = engine.execute(engine.table(table)[column].max())
+        if value is not None and not pd.isna(value):
+            found.append(pd.Timestamp(value).date())
+    return max(found) if found else None
 
 
 def unconverted_currencies(engine: Engine, config: AnalyticsConfig) -> dict[str, int]:

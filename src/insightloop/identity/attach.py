@@ -65,27 +65,38 @@ def with_customer(engine: Engine, config: IdentityConfig, table_name: str) -> ir
     table = engine.table(table_name)
     ids = engine.table(IDENTIFIER_MAP).select("id_type", "id_value", "customer_id")
     columns = [c for c in TRANSACTION_TABLES[table_name] if c in table.columns]
-
-    def id_type(column: str) -> ir.StringValue:
+    # Each look-up joins only the identifiers of its own type(s): a smaller table to build, and
+    # for a column of one type a join on the value alone.
+    key_types = sorted({"customer_key", "email", *config.customer_keys.values()})
+    joined = table
+    kinds: list[tuple[str, bool]] = []  # per column: its type, or the helper column holding it
+    helpers: list[str] = []
+    for i, column in enumerate(columns):
+        value = _key_value(column, joined)
         if column == "source_customer_key":
-            return key_type_expr(table, config)
-        return ibis.literal(column)
-
-    keyed = table.mutate(
-        **{f"_t{i}": id_type(c) for i, c in enumerate(columns)},
-        **{f"_v{i}": _key_value(c, table) for i, c in enumerate(columns)},
-    )
-    joined = keyed
-    for i in range(len(columns)):
-        look = ids.rename(**{f"_c{i}": "customer_id", f"_it{i}": "id_type", f"_iv{i}": "id_value"})
-        joined = joined.left_join(
-            look,
-            [joined[f"_t{i}"] == look[f"_it{i}"], joined[f"_v{i}"] == look[f"_iv{i}"]],
-        ).drop(f"_it{i}", f"_iv{i}")
+            kind = key_type_expr(joined, config)
+            joined = joined.mutate(**{f"_t{i}": kind})
+            look = ids.filter(ids.id_type.isin(key_types)).rename(
+                **{f"_c{i}": "customer_id", f"_it{i}": "id_type", f"_iv{i}": "id_value"}
+            )
+            joined = joined.left_join(
+                look, [joined[f"_t{i}"] == look[f"_it{i}"], value == look[f"_iv{i}"]]
+            ).drop(f"_it{i}", f"_iv{i}")
+            kinds.append((f"_t{i}", True))
+            helpers.append(f"_t{i}")
+        else:
+            look = ids.filter(ids.id_type == column).select(
+                **{f"_iv{i}": "id_value", f"_c{i}": "customer_id"}
+            )
+            joined = joined.left_join(look, value == look[f"_iv{i}"]).drop(f"_iv{i}")
+            kinds.append((column, False))
+        helpers.append(f"_c{i}")
     customer = ibis.coalesce(*(joined[f"_c{i}"] for i in range(len(columns))))
     matched = ibis.cases(
-        *((joined[f"_c{i}"].notnull(), joined[f"_t{i}"]) for i in range(len(columns))),
+        *(
+            (joined[f"_c{i}"].notnull(), joined[kind] if held else ibis.literal(kind))
+            for i, (kind, held) in enumerate(kinds)
+        ),
         else_=ibis.null("string"),
     )
-    helpers = [f"_{p}{i}" for i in range(len(columns)) for p in ("t", "v", "c")]
     return joined.mutate(customer_id=customer, matched_by=matched).drop(*helpers)

@@ -10,14 +10,20 @@ against the kept cut points.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from insightloop.analytics.activity import activity, unconverted_currencies
+from insightloop.analytics.activity import (
+    Activity,
+    activity,
+    newest_data_day,
+    purchases_of,
+    unconverted_currencies,
+)
 from insightloop.analytics.config import AnalyticsConfig
 from insightloop.analytics.measures.catalogue import definition_hash
 from insightloop.analytics.measures.compute import (
@@ -116,10 +122,23 @@ def _definitions(config: AnalyticsConfig, now: datetime) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-def _as_of(engine: Engine, config: AnalyticsConfig, identity: IdentityConfig) -> date | None:
-    if config.as_of is not None:
-        return config.as_of
-    return newest_day(engine, activity(engine, identity, config))
+def _staged(engine: Engine, acts: Activity, config: AnalyticsConfig) -> tuple[Activity, list[str]]:
+    """``acts`` with the orders, their lines and the contacts written once as tables: several
+    measures and breakdowns read each, and the engine would otherwise attach them to their
+    customers once per use."""
+    names = {b: f"{_STAGE}_{b}" for b in ("orders", "contacts")}
+    engine.materialise(names["orders"], acts.orders)
+    engine.materialise(names["contacts"], acts.contacts)
+    orders = engine.table(names["orders"])
+    names["purchases"] = f"{_STAGE}_purchases"
+    engine.materialise(names["purchases"], purchases_of(orders, engine, config))
+    staged = replace(
+        acts,
+        orders=orders,
+        contacts=engine.table(names["contacts"]),
+        purchases=engine.table(names["purchases"]),
+    )
+    return staged, list(names.values())
 
 
 def build_measures(
@@ -133,18 +152,18 @@ def build_measures(
 ) -> MeasuresReport:
     """Compute and store every customer's measures, RFM scores and value tier as of ``as_of``
     (default ``[analytics] as_of``, else the day of the newest activity)."""
-    as_of = as_of or _as_of(engine, config, identity)
-    if as_of is None:
-        as_of = now.date()
-    acts = activity(engine, identity, config)
-    engine.materialise(_STAGE, measures_expr(engine, acts, config, as_of=as_of))
-    progress(0.6)
+    as_of = as_of or config.as_of or newest_data_day(engine) or now.date()
+    acts, staged = _staged(engine, activity(engine, identity, config), config)
+    progress(0.3)
     try:
+        engine.materialise(_STAGE, measures_expr(engine, acts, config, as_of=as_of))
+        progress(0.6)
         stage = engine.table(_STAGE)
         cuts = compute_cuts(engine, stage, config)
         engine.materialise(MEASURES_TABLE, apply_scores(stage, cuts, config))
     finally:
-        engine.drop_table(_STAGE)
+        for name in (_STAGE, *staged):
+            engine.drop_table(name)
     progress(0.9)
     _replace(engine, CUTS_TABLE, _cut_rows(cuts, as_of, now))
     _replace(engine, DEFINITIONS_TABLE, _definitions(config, now))
