@@ -180,6 +180,14 @@ def bench_clv(sizes: list[int]) -> list[dict[str, Any]]:
     return _json_benchmark("clv", sizes)
 
 
+def bench_measures(sizes: list[int]) -> list[dict[str, Any]]:
+    """build_measures for 1M customers / 50M events against one hand-written DuckDB query
+    (benchmarks/measures.py); the data is kept in benchmarks/results/measures-1m/ and reused."""
+    return _server_benchmark(
+        "measures", ["benchmarks.measures", "--customers", "1000000", "--reuse"]
+    )
+
+
 def bench_profile_api(sizes: list[int]) -> list[dict[str, Any]]:
     """The profile API over 1M customers against a bare endpoint (benchmarks/profile_api.py)."""
     argv = ["benchmarks.profile_api", "--customers", "1000000", "--seconds", "20"]
@@ -199,6 +207,7 @@ BENCHMARKS = {
     "collection": bench_collection,
     "profile_api": bench_profile_api,
     "clv": bench_clv,
+    "measures": bench_measures,
     "soak": bench_soak,
 }
 
