@@ -6,6 +6,8 @@ Used by the server's background loader (every ``collect.load_interval_seconds``)
 
 from __future__ import annotations
 
+import logging
+
 from insightloop.config import Settings
 from insightloop.identity.config import identity_config
 from insightloop.identity.realtime import attach_devices, customers_of_batches
@@ -15,6 +17,8 @@ from insightloop.pipeline.profiles import refresh_profiles
 from insightloop.store import Engine, WorkspaceLayout
 
 __all__ = ["drain_landing", "load_collected"]
+
+_log = logging.getLogger(__name__)
 
 
 def load_collected(
@@ -54,10 +58,19 @@ def drain_landing(
         _add(total, report)
         if not report.more:
             break
-    refresh_analysis(engine, settings, sorted(touched))
-    total.profiles_refreshed = refresh_profiles(
-        engine, settings, layout, sorted(touched), run_id=run_id
-    )
+    customers = sorted(touched)
+    # The new events reach the profiles first (the promise is seconds); the customers' measures
+    # and segments follow, and their profiles are rewritten once more with them.
+    total.profiles_refreshed = refresh_profiles(engine, settings, layout, customers, run_id=run_id)
+    try:
+        analysed = refresh_analysis(engine, settings, customers)
+    except Exception:  # noqa: BLE001 - an analysis must never stop events from loading
+        _log.exception(
+            "refreshing the measures and segments of %d customers failed", len(customers)
+        )
+        analysed = 0
+    if analysed:
+        refresh_profiles(engine, settings, layout, customers, run_id=run_id)
     return total
 
 
