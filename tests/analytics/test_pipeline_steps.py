@@ -78,6 +78,7 @@ def test_profile_show_includes_the_analysis(tmp_path: Path) -> None:
 def test_new_data_refreshes_the_customers_measures_and_segments(tmp_path: Path) -> None:
     with Workspace.init(tmp_path / "ws") as ws:
         ws.add_config_section("identity", {"customer_keys": {"pos": "loyalty_number"}})
+        ws.add_config_section("analytics", {"refresh_on_load": True})
     with Workspace.open(tmp_path / "ws") as ws:
         load_shop(ws.engine)
         save_segment(ws.engine, "recent-buyers", orders(within_days=30).count() >= 1)

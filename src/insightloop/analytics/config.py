@@ -131,9 +131,10 @@ class AnalyticsConfig(_Strict):
     personas: PersonasConfig = Field(default_factory=PersonasConfig)  # type: ignore[arg-type]
     measures: dict[str, CustomMeasure] = Field(default_factory=dict)
     refresh_on_load: bool = Field(
-        True,
+        False,
         description="When the server loads received events, recompute the measures and rule "
-        "segments of the customers they belong to (before their profiles are rewritten).",
+        "segments of the customers they belong to and rewrite their profiles again (costs "
+        "seconds per loader pass; off: the next run updates them).",
     )
 
     @field_validator("exchange_rates", "contact_costs")
