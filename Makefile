@@ -13,7 +13,7 @@ DEMO_CUSTOMERS ?= 10000
 DEMO_SEED ?= 42
 PYTEST_ARGS ?=
 
-.PHONY: help env java test demo bench lint format docs clean
+.PHONY: help env java chromium test demo bench lint format docs clean
 
 help:
 	@echo "make demo   generate the demo company, run the pipeline and serve it on http://$(HOST):$(PORT)/"
@@ -36,7 +36,11 @@ env: $(STAMP)
 java:
 	@bash scripts/ensure-java.sh
 
-test: env java
+# The web UI's browser tests drive Debian's Chromium.
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+test: env java chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: env
@@ -60,4 +64,4 @@ docs: env
 	$(BIN)/python -m insightloop.cli.reference --write
 
 clean:
-	rm -rf $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache test-artifacts

@@ -79,8 +79,19 @@ def test_runs_api_is_paginated_by_limit(client: TestClient) -> None:
     assert r.json()["count"] == 1
 
 
-def test_the_status_page_shows_the_workspace(client: TestClient) -> None:
-    r = client.get("/")
+def _signed_in(client: TestClient, ws_path: Path) -> TestClient:
+    store = AuthStore.for_workspace(ws_path, hasher=FAST)
+    store.users.add("page-viewer", "viewer", password="a-password-for-pages", actor="test")
+    client.app.state.auth = store  # type: ignore[attr-defined]
+    r = client.post("/login", data={"username": "page-viewer", "password": "a-password-for-pages"})
+    assert r.status_code == 200, r.text
+    return client
+
+
+def test_the_status_page_shows_the_workspace(client: TestClient, ws_path: Path) -> None:
+    assert client.get("/status", follow_redirects=False).status_code == 303  # sign in first
+    _signed_in(client, ws_path)
+    r = client.get("/status")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     html = r.text
@@ -147,15 +158,15 @@ def test_the_app_needs_a_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         create_app(tmp_path)
 
 
-def test_no_page_loads_anything_from_another_host(client: TestClient) -> None:
+def test_no_page_loads_anything_from_another_host(client: TestClient, ws_path: Path) -> None:
     # The product must work on an offline network: no CDN-backed documentation pages.
     assert client.get("/docs").status_code == 404
     assert client.get("/redoc").status_code == 404
-    html = client.get("/").text
+    html = client.get("/login").text + _signed_in(client, ws_path).get("/").text
     for attribute in ("src=", "href="):
         for value in html.split(attribute)[1:]:
             target = value.split()[0].strip("\"'>")
-            assert target.startswith("/"), f"{attribute}{target} is not local"
+            assert target.startswith(("/", "#")), f"{attribute}{target} is not local"
 
 
 def test_the_openapi_document_has_stable_operation_ids(client: TestClient) -> None:

@@ -9,11 +9,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
 from insightloop.__about__ import __version__
 from insightloop.api.background import BackgroundLoader
-from insightloop.api.deps import WorkspaceDep
 from insightloop.api.errors import install_error_handlers
 from insightloop.api.ratelimit import RateLimiter
 from insightloop.api.routers import collect, profiles, query, segments, status
@@ -23,7 +21,7 @@ from insightloop.errors import ConfigError
 from insightloop.ingest.collect import LandingLog
 from insightloop.profile.store import ProfileStore
 from insightloop.store import WorkspaceLayout
-from insightloop.ui import mount_static, render_status_page
+from insightloop.ui import install_ui
 
 __all__ = ["create_app"]
 
@@ -89,15 +87,11 @@ def create_app(workspace: str | Path | None = None, *, background: bool = True) 
     app.include_router(profiles.router)
     app.include_router(segments.router)
     app.include_router(query.router)
-    mount_static(app)
+    install_ui(app)
 
     @app.get("/healthz", tags=["service"], operation_id="health")
     def health() -> dict[str, str]:
         """Liveness probe: the process answers (does not touch the workspace)."""
         return {"status": "ok"}
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def overview(ws: WorkspaceDep) -> HTMLResponse:
-        return HTMLResponse(render_status_page(ws.status(), ws.runs(10)))
 
     return app

@@ -23,18 +23,27 @@ sources_app = typer.Typer(
 )
 app.add_typer(sources_app, name="sources")
 
-_PASSWORD = re.compile(r"(//[^:/@]+):[^@/]*@")
+_SECRET_OPTION = re.compile(r"([?&](?:password|passwd|pwd|pass)=)[^&]*", re.IGNORECASE)
 
 
 def redact(url: str) -> str:
-    """A connection URL without its password.
+    """A connection URL without its password (also one holding ``@`` or ``/``, and a
+    ``password=`` option).
 
     Examples
     --------
     >>> redact("postgresql://reader:s3cret@db/sales")
     'postgresql://reader:***@db/sales'
+    >>> redact("postgresql://reader:p@ss/w@db/sales?sslmode=require&password=x")
+    'postgresql://reader:***@db/sales?sslmode=require&password=***'
     """
-    return _PASSWORD.sub(r"\1:***@", url)
+    url = _SECRET_OPTION.sub(r"\1***", url)
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not (sep and at and colon):
+        return url
+    return f"{scheme}://{user}:***@{host}"
 
 
 @app.command()

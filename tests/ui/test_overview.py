@@ -1,0 +1,145 @@
+"""The overview page against independent engine queries of the demo workspace, its filters, and
+in a browser: every chart drawn, no console error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+from insightloop import Workspace
+from insightloop.store import WorkspaceLayout
+from insightloop.ui.routes import overview as overview_route
+from tests.ui.conftest import shot
+
+
+@pytest.fixture(autouse=True)
+def _fresh_figures() -> None:
+    overview_route._cache.clear()
+
+
+def _kpi(html: str, id_: str) -> str:
+    match = re.search(
+        rf'id="{id_}"><div class="label">[^<]*</div><div class="value">([^<]*)<', html
+    )
+    assert match, f"no {id_} on the page"
+    return match.group(1)
+
+
+def _money(text: str) -> float:
+    return float(text.split()[0].replace(",", ""))
+
+
+def _sql(root: Path, sql: str) -> Any:
+    """One row of a hand-written query of the workspace's DuckDB file."""
+    with duckdb.connect(str(WorkspaceLayout(root).database_file), read_only=True) as db:
+        return db.execute(sql).fetchone()
+
+
+def test_the_key_figures_are_those_of_the_workspace(
+    client_as: Callable[[str], TestClient], demo_root: Path
+) -> None:
+    html = client_as("admin").get("/").text
+    (customers,) = _sql(demo_root, "SELECT count(*) FROM customers")
+    (active,) = _sql(demo_root, "SELECT count(*) FROM customer_measures WHERE orders_365d > 0")
+    assert int(_kpi(html, "kpi-customers").replace(",", "")) == customers
+    assert int(_kpi(html, "kpi-active").replace(",", "")) == active
+    (tiers,) = _sql(demo_root, "SELECT count(DISTINCT value_tier) FROM customer_measures")
+    assert html.count('id="chart-tiers"') == 1
+    assert tiers == 3
+    for chart in ("chart-revenue", "chart-clv", "chart-lifecycle", "chart-segments"):
+        assert f'id="{chart}"' in html, chart
+    # The data-quality summary: the account of every load.
+    read, loaded, quarantined, duplicates = _sql(
+        demo_root,
+        "SELECT sum(rows_read), sum(rows_loaded), sum(rows_quarantined), sum(duplicates_skipped) "
+        "FROM load_batches WHERE status IN ('loaded', 'unchanged')",
+    )
+    assert f'id="dq-read">{read:,}<' in html
+    assert f'id="dq-quarantined">{quarantined:,}<' in html
+    assert read == loaded + quarantined + duplicates
+    assert "✓ read = loaded + quarantined + duplicates" in html
+
+
+def test_the_filters_narrow_every_figure(
+    client_as: Callable[[str], TestClient], demo_root: Path
+) -> None:
+    client = client_as("admin")
+    (country,) = _sql(
+        demo_root,
+        "SELECT country FROM customers WHERE country IS NOT NULL GROUP BY 1 "
+        "ORDER BY count(*) DESC LIMIT 1",
+    )
+    html = client.get("/", params={"country": country}).text
+    (expected,) = _sql(demo_root, f"SELECT count(*) FROM customers WHERE country = '{country}'")
+    assert int(_kpi(html, "kpi-customers").replace(",", "")) == expected
+    assert f'<option value="{country}" selected>' in html
+    # A period and a channel: the orders of that channel in that period (htmx swaps the figures).
+    part = client.get(
+        "/",
+        params={"since": "2023-01-01", "until": "2023-12-31", "channel": "web"},
+        headers={"HX-Request": "true"},
+    )
+    assert part.status_code == 200
+    assert "<html" not in part.text  # the figures only
+    with Workspace.open(demo_root, read_only=True) as ws:
+        from insightloop.analytics.config import analytics_config
+        from insightloop.analytics.cube import Filter, Query, run_query
+        from insightloop.identity.config import identity_config
+
+        result = run_query(
+            ws.engine,
+            Query(measures=["orders"], since="2023-01-01", until="2023-12-31",
+                  filters=[Filter(dimension="channel", value="web")]),
+            identity=identity_config(ws.settings.identity),
+            config=analytics_config(ws.settings.analytics),
+        )  # fmt: skip
+    (raw,) = _sql(
+        demo_root,
+        "SELECT count(*) FROM orders WHERE channel = 'web' AND status IS DISTINCT FROM "
+        "'cancelled' AND ordered_at >= '2023-01-01' AND ordered_at < '2024-01-01'",
+    )
+    assert int(_kpi(part.text, "kpi-orders").replace(",", "")) == result.totals["orders"]
+    assert abs(result.totals["orders"] - raw) <= raw * 0.02  # orders of unresolved guests aside
+
+
+def test_a_bad_date_is_a_clear_error(client_as: Callable[[str], TestClient]) -> None:
+    r = client_as("viewer").get("/", params={"since": "yesterday"})
+    assert r.status_code == 422
+    assert "is not a date" in r.text
+    assert "YYYY-MM-DD" in r.text
+
+
+def test_roles_without_pii_read_see_no_figure_of_fewer_than_five_customers(
+    client_as: Callable[[str], TestClient], demo_root: Path
+) -> None:
+    # A lifecycle stage with one to four customers of a country (there are several at 800).
+    country, stage, n = _sql(
+        demo_root,
+        "SELECT c.country, l.lifecycle_stage, count(*) AS n FROM customer_lifecycle l "
+        "JOIN customers c USING (customer_id) WHERE c.country IS NOT NULL "
+        "GROUP BY ALL HAVING n < 5 ORDER BY n DESC, 1, 2 LIMIT 1",
+    )
+    row = f'<th scope="row">{stage.replace("_", " ")}</th><td class="num">'
+    shown = client_as("agent").get("/", params={"country": country}).text
+    hidden = client_as("viewer").get("/", params={"country": country}).text
+    assert row + f"{n}<" in shown
+    assert row + "-<" in hidden
+
+
+def test_the_overview_in_a_browser(page_as: Callable[[str], Any]) -> None:
+    page = page_as("analyst")
+    page.goto("/")
+    for chart in ("chart-revenue", "chart-tiers", "chart-clv", "chart-lifecycle", "chart-segments"):
+        page.locator(f"#{chart} .main-svg").first.wait_for()
+    shot(page, "overview")
+    page.get_by_label("Channel").select_option("store")
+    page.wait_for_url("**channel=store**")
+    page.locator("#chart-revenue .main-svg").first.wait_for()
+    assert "Channel store" in page.locator("#figures").inner_text()
+    shot(page, "overview-store")
