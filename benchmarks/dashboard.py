@@ -102,9 +102,7 @@ def _signed_in(root: Path) -> TestClient:
     client = TestClient(create_app(root, background=False))
     client.__enter__()
     # Not following the redirect to the overview: that would compute its figures before timing.
-    r = client.post(
-        "/login", data={"username": USER, "password": PASSWORD}, follow_redirects=False
-    )
+    r = client.post("/login", data={"username": USER, "password": PASSWORD}, follow_redirects=False)
     if r.status_code != 303:
         raise SystemExit(f"could not sign in: {r.status_code}")
     token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', client.get("/admin").text)

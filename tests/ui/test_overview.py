@@ -4,18 +4,26 @@ in a browser: every chart drawn, no console error."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
 from insightloop import Workspace
+from insightloop.analytics.config import analytics_config
+from insightloop.analytics.cube import Filter, Query, run_query
+from insightloop.analytics.overview import overview
+from insightloop.analytics.overview_snapshot import load_snapshot
+from insightloop.identity.config import identity_config
 from insightloop.store import WorkspaceLayout
 from insightloop.ui.routes import overview as overview_route
-from tests.ui.conftest import shot
+from tests.ui.conftest import make_app, shot, sign_in
 
 
 @pytest.fixture(autouse=True)
@@ -88,10 +96,6 @@ def test_the_filters_narrow_every_figure(
     assert part.status_code == 200
     assert "<html" not in part.text  # the figures only
     with Workspace.open(demo_root, read_only=True) as ws:
-        from insightloop.analytics.config import analytics_config
-        from insightloop.analytics.cube import Filter, Query, run_query
-        from insightloop.identity.config import identity_config
-
         result = run_query(
             ws.engine,
             Query(measures=["orders"], since="2023-01-01", until="2023-12-31",
@@ -143,3 +147,42 @@ def test_the_overview_in_a_browser(page_as: Callable[[str], Any]) -> None:
     page.locator("#chart-revenue .main-svg").first.wait_for()
     assert "Channel store" in page.locator("#figures").inner_text()
     shot(page, "overview-store")
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with floats to 6 significant digits (sums in another order differ at the end)."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def test_the_pipeline_computes_the_unfiltered_overview_ahead(
+    demo_root: Path, tmp_path: Path, passwords: dict[str, str]
+) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(demo_root, root)
+    with Workspace.open(root) as ws:
+        record = ws.run(["dashboard"])
+        assert record.status == "succeeded", record.error
+        identity = identity_config(ws.settings.identity)
+        config = analytics_config(ws.settings.analytics)
+        live = {n: overview(ws.engine, identity, config, min_group_size=n) for n in (0, 5)}
+    folder = WorkspaceLayout(root).dashboard_dir
+    for size, expected in live.items():
+        ahead = load_snapshot(folder, size, record.run_id)
+        assert ahead is not None
+        assert _rounded(asdict(ahead.overview)) == _rounded(asdict(expected))
+        assert load_snapshot(folder, size, "another-run") is None  # stale: computed live
+    # The page shows the snapshot's figures: change one in the file and see it.
+    path = folder / "overview-0.json"
+    body = orjson.loads(path.read_bytes())
+    body["overview"]["kpis"]["customers"] = 424242
+    path.write_bytes(orjson.dumps(body))
+    client = sign_in(TestClient(make_app(root)), "admin", passwords["admin"])
+    with client:
+        assert _kpi(client.get("/").text, "kpi-customers") == "424,242"
+        assert _kpi(client.get("/", params={"country": "SE"}).text, "kpi-customers") != "424,242"

@@ -14,6 +14,7 @@ from typing import Any
 
 from insightloop.analytics.config import analytics_config
 from insightloop.analytics.measures import build_measures
+from insightloop.analytics.overview_snapshot import write_snapshots
 from insightloop.config import Settings
 from insightloop.errors import PipelineError
 from insightloop.identity.config import identity_config
@@ -149,6 +150,17 @@ def _segments(ctx: StepContext) -> StepResult:
     return StepResult(rows_written=changed, summary=summary)
 
 
+def _dashboard(ctx: StepContext) -> StepResult:
+    summary = write_snapshots(
+        ctx.engine,
+        identity_config(ctx.settings.identity),
+        analytics_config(ctx.settings.analytics),
+        ctx.layout.dashboard_dir,
+        run_id=ctx.run_id,
+    )
+    return StepResult(rows_written=len(summary["files"]), summary=summary)
+
+
 # In run order. Each later issue inserts its steps before table_stats, which closes every run.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -210,6 +222,12 @@ STEPS: tuple[Step, ...] = (
         "Materialise every customer's profile document (golden record, identifiers, records, "
         "consents, recent timeline) into the profile store the API serves.",
         _profiles,
+    ),
+    Step(
+        "dashboard",
+        "Compute the dashboard overview's figures without filters ahead, so that the first "
+        "page every user opens does not aggregate the whole workspace.",
+        _dashboard,
     ),
     Step(
         "table_stats",

@@ -51,6 +51,11 @@ class WorkspaceLayout:
         return self.root / "models"
 
     @property
+    def dashboard_dir(self) -> Path:
+        """Figures of the dashboard that each pipeline run computes ahead (JSON files)."""
+        return self.root / "dashboard"
+
+    @property
     def exports_dir(self) -> Path:
         return self.root / "exports"
 

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from insightloop.analytics.config import analytics_config
 from insightloop.analytics.cube import DEFAULT_MIN_GROUP_SIZE, CubeSources
 from insightloop.analytics.overview import OverviewFilters, overview, overview_options
+from insightloop.analytics.overview_snapshot import load_snapshot
 from insightloop.auth import Principal
 from insightloop.identity.config import identity_config
 from insightloop.quality.dashboard import quality_summary
@@ -61,11 +62,19 @@ def _figures(request: Request, filters: OverviewFilters, small: int) -> dict[str
             return kept[1]
         identity = identity_config(ws.settings.identity)
         config = analytics_config(ws.settings.analytics)
-        figures = {
-            "overview": overview(ws.engine, identity, config, filters, min_group_size=small),
-            "options": overview_options(CubeSources(ws.engine, identity, config)),
-            "quality": quality_summary(ws.engine),
-        }
+        ahead = (
+            load_snapshot(ws.layout.dashboard_dir, small, key[-1])
+            if filters == OverviewFilters()
+            else None
+        )
+        if ahead is not None:  # the last run computed the unfiltered figures
+            figures = {"overview": ahead.overview, "options": ahead.options}
+        else:
+            figures = {
+                "overview": overview(ws.engine, identity, config, filters, min_group_size=small),
+                "options": overview_options(CubeSources(ws.engine, identity, config)),
+            }
+        figures["quality"] = quality_summary(ws.engine)
     with _lock:
         if len(_cache) >= _MAX_ENTRIES:
             _cache.clear()

@@ -1,0 +1,94 @@
+"""The overview's figures computed ahead by each pipeline run (step ``dashboard``).
+
+The overview without filters is the first page every user opens; on a large workspace its
+figures take seconds to aggregate. The ``dashboard`` step computes them once per run — for roles
+that see every figure and for those that see small cells hidden — and writes them as JSON under
+``<workspace>/dashboard/``. The page uses a snapshot only while it belongs to the workspace's
+latest run; filtered views are computed when asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from insightloop.analytics.config import AnalyticsConfig
+from insightloop.analytics.cube import DEFAULT_MIN_GROUP_SIZE, CubeSources
+from insightloop.analytics.overview import Overview, OverviewFilters, overview, overview_options
+from insightloop.identity.config import IdentityConfig
+from insightloop.store import Engine
+
+__all__ = ["Snapshot", "load_snapshot", "write_snapshots"]
+
+#: Bumped when the stored shape changes: older files are ignored.
+_FORMAT = 1
+
+
+class Snapshot:
+    """The unfiltered overview as of one pipeline run, and the filter choices to offer."""
+
+    def __init__(self, run_id: str, found: Overview, options: dict[str, list[str]]) -> None:
+        self.run_id = run_id
+        self.overview = found
+        self.options = options
+
+
+def _path(folder: Path, min_group_size: int) -> Path:
+    return folder / f"overview-{min_group_size}.json"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def write_snapshots(
+    engine: Engine,
+    identity: IdentityConfig,
+    config: AnalyticsConfig,
+    folder: Path,
+    *,
+    run_id: str,
+) -> dict[str, Any]:
+    """Compute the unfiltered overview (all figures, and with small cells hidden) and write both
+    snapshots atomically; returns a summary for the run record."""
+    folder.mkdir(parents=True, exist_ok=True)
+    options = overview_options(CubeSources(engine, identity, config))
+    written = []
+    for size in (0, DEFAULT_MIN_GROUP_SIZE):
+        found = overview(engine, identity, config, OverviewFilters(), min_group_size=size)
+        body = {
+            "format": _FORMAT,
+            "run_id": run_id,
+            "overview": {k: v for k, v in asdict(found).items() if k != "filters"},
+            "options": options,
+        }
+        target = _path(folder, size)
+        partial = target.with_suffix(".tmp")
+        partial.write_bytes(orjson.dumps(body, default=_plain))
+        os.replace(partial, target)
+        written.append(target.name)
+    return {"files": written, "customers": found.kpis.get("customers")}
+
+
+def load_snapshot(folder: Path, min_group_size: int, run_id: str | None) -> Snapshot | None:
+    """The snapshot for ``min_group_size`` if it was written by the run ``run_id``, else None."""
+    try:
+        body = orjson.loads(_path(folder, min_group_size).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if body.get("format") != _FORMAT or run_id is None or body.get("run_id") != run_id:
+        return None
+    fields = dict(body["overview"])
+    if fields.get("as_of"):
+        fields["as_of"] = date.fromisoformat(fields["as_of"])
+    for month in fields.get("months", []):
+        month["period"] = date.fromisoformat(month["period"])
+    found = Overview(filters=OverviewFilters(), **fields)
+    return Snapshot(body["run_id"], found, body["options"])
