@@ -69,6 +69,7 @@ def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> No
         "personas",
         "segments",
         "profiles",
+        "dashboard",
         "table_stats",
     ]
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def test_demo_generate_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     assert (tmp_path / "c" / "keep.txt").read_text() == "mine"
 
 
+_VIEWER_PASSWORD = "correct-horse-battery-2026"
+
+
 @pytest.mark.slow
 def test_demo_up_reaches_a_served_status_page(tmp_path: Path) -> None:
     port = _free_port()
@@ -77,10 +81,19 @@ def test_demo_up_reaches_a_served_status_page(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.5)
         assert status == 200
-        assert 'id="last-run-status">succeeded<' in page
-        assert f'id="schema-version">v{latest_version()}<' in page
-        # The API needs a token: the admin (whose password `demo up` printed) makes one.
+        assert 'action="/login"' in page  # `/` asks to sign in first, then shows the overview
         store = AuthStore.for_workspace(tmp_path / "workspace")
+        store.users.add("demo-viewer", "viewer", password=_VIEWER_PASSWORD, actor="test")
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        form = urllib.parse.urlencode({"username": "demo-viewer", "password": _VIEWER_PASSWORD})
+        with browser.open(f"http://127.0.0.1:{port}/login", data=form.encode(), timeout=60) as r:
+            overview = r.read().decode()
+        assert 'id="kpi-customers"' in overview
+        with browser.open(f"http://127.0.0.1:{port}/status", timeout=30) as r:
+            status_page = r.read().decode()
+        assert 'id="last-run-status">succeeded<' in status_page
+        assert f'id="schema-version">v{latest_version()}<' in status_page
+        # The API needs a token: the admin (whose password `demo up` printed) makes one.
         secret = store.tokens.create("admin", actor="test")[1]
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/status", headers={"Authorization": f"Bearer {secret}"}

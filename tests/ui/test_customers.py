@@ -217,6 +217,10 @@ def test_the_profile_shows_the_customer_as_the_database_holds_them(
     cid = subject.customer_id
     html = client_as("admin").get(f"/customers/{cid}").text
     assert f'<h1 id="customer-name">{_esc(subject.name)}</h1>' in html
+    # Those who decide on identities get a way to the customer's records there.
+    assert f'href="/identity/customers/{cid}" id="identity-link"' in html
+    agent = client_as("agent").get(f"/customers/{cid}").text
+    assert 'id="identity-link"' not in agent
     (tier, stage, persona, clv, dclv, alive, orders, score) = _sql(
         demo_root,
         "SELECT m.value_tier, l.lifecycle_stage, p.persona, v.clv, v.discounted_clv, v.p_alive, "
