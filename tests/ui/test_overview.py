@@ -3,6 +3,7 @@ in a browser: every chart drawn, no console error."""
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 from collections.abc import Callable
@@ -149,15 +150,17 @@ def test_the_overview_in_a_browser(page_as: Callable[[str], Any]) -> None:
     shot(page, "overview-store")
 
 
-def _rounded(value: Any) -> Any:
-    """``value`` with floats to 6 significant digits (sums in another order differ at the end)."""
-    if isinstance(value, float):
-        return float(f"{value:.6g}")
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rounded(v) for v in value]
-    return value
+def _same(left: Any, right: Any) -> bool:
+    """Equal, floats within a relative 1e-9 (sums in another order differ in the last bits)."""
+    if isinstance(left, float) and isinstance(right, float):
+        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k]) for k in left)
+    if isinstance(left, list | tuple) and isinstance(right, list | tuple):
+        return len(left) == len(right) and all(
+            _same(a, b) for a, b in zip(left, right, strict=True)
+        )
+    return bool(left == right)
 
 
 def test_the_pipeline_computes_the_unfiltered_overview_ahead(
@@ -175,7 +178,7 @@ def test_the_pipeline_computes_the_unfiltered_overview_ahead(
     for size, expected in live.items():
         ahead = load_snapshot(folder, size, record.run_id)
         assert ahead is not None
-        assert _rounded(asdict(ahead.overview)) == _rounded(asdict(expected))
+        assert _same(asdict(ahead.overview), asdict(expected))
         assert load_snapshot(folder, size, "another-run") is None  # stale: computed live
     # The page shows the snapshot's figures: change one in the file and see it.
     path = folder / "overview-0.json"
