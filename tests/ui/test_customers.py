@@ -361,7 +361,7 @@ def test_the_timeline_filter_shows_only_the_chosen_kinds(
     assert part.status_code == 200
     assert '<div id="timeline-part">' in part.text
     assert "<html" not in part.text
-    assert _entries(part.text) == expected
+    assert sorted(_entries(part.text)) == sorted(expected)
     # Without JavaScript, the form reloads the page with the same filter.
     page = client.get(f"/customers/{cid}", params={"kinds": list(kinds), "chosen": "1"}).text
     # Touchpoints at the same moment (a campaign's members) may come in either order.
