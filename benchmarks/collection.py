@@ -143,23 +143,38 @@ def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit(f"no answer from {url}")
 
 
-def _rss_mib(pid: int) -> float:
-    """Resident memory of ``pid`` and its children, MiB (from /proc)."""
-    total = 0
+def _rss_by_process(pid: int) -> dict[str, float]:
+    """Resident memory of ``pid`` and of its children, MiB (from /proc), by what they are:
+    ``server`` (``pid`` itself), ``workers``, ``loader`` (the loader process) and ``other``."""
     pids = [pid]
     try:
         out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
         pids += [int(p) for p in out.split()]
     except FileNotFoundError:
         pass
+    kinds: dict[str, float] = {"server": 0.0, "workers": 0.0, "loader": 0.0, "other": 0.0}
     for p in pids:
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            status = Path(f"/proc/{p}/status").read_text()
+            command = Path(f"/proc/{p}/cmdline").read_bytes()
         except FileNotFoundError:
             continue
-    return total / 1024
+        kb = sum(int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmRSS:"))
+        if p == pid:
+            kind = "server"
+        elif b"loader_process" in command:
+            kind = "loader"
+        elif b"spawn_main" in command and b"resource_tracker" not in command:
+            kind = "workers"
+        else:
+            kind = "other"
+        kinds[kind] += kb / 1024
+    return kinds
+
+
+def _rss_mib(pid: int) -> float:
+    """Resident memory of ``pid`` and its children, MiB (from /proc)."""
+    return sum(_rss_by_process(pid).values())
 
 
 def _drive(

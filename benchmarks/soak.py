@@ -3,7 +3,7 @@ together, for minutes, with the server's resident memory sampled throughout.
 
 ``python -m benchmarks.soak --minutes 10 --customers 100000``
 
-``insightloop serve`` (2 workers, background loader on) over a workspace whose profile store
+``insightloop serve`` (2 workers, and its loader process) over a workspace whose profile store
 holds ``--customers`` documents gets, at the same time and open loop:
 
 - profile reads at ``--profile-rate`` requests/s (an agent's token: each read audited);
@@ -30,7 +30,7 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-from benchmarks.collection import _batch, _rss_mib, _stop, start_server
+from benchmarks.collection import _batch, _rss_by_process, _stop, start_server
 from benchmarks.profile_api import _loop, _read_response, build_store
 
 
@@ -111,10 +111,12 @@ def run(minutes: float, customers: int, profile_rate: float, batch_rate: float) 
             readers.start()
             writers.start()
             samples: list[tuple[float, float]] = []
+            parts: list[dict[str, float]] = []
             results: list[Any] = []
             # Read results as they come: a child that put a large result waits for it to be read.
             while len(results) < 2 and time.perf_counter() - begin < seconds + 120:
-                samples.append((time.perf_counter() - begin, _rss_mib(server.pid)))
+                parts.append(_rss_by_process(server.pid))
+                samples.append((time.perf_counter() - begin, sum(parts[-1].values())))
                 deadline = time.perf_counter() + 5
                 while len(results) < 2 and time.perf_counter() < deadline:
                     with contextlib.suppress(Empty):
@@ -137,6 +139,18 @@ def run(minutes: float, customers: int, profile_rate: float, batch_rate: float) 
             "peak": round(max(m for _, m in samples), 1),
             "slope_mib_per_minute_after_warmup": _slope(warm),
             "samples": [(round(t), round(m, 1)) for t, m in samples],
+        }
+        warm_parts = [p for (t, _), p in zip(samples, parts, strict=True) if t >= 60]
+        out["rss_mib_by_process"] = {
+            kind: {
+                "first": round(parts[0][kind], 1),
+                "last": round(parts[-1][kind], 1),
+                "peak": round(max(p[kind] for p in parts), 1),
+                "slope_mib_per_minute_after_warmup": _slope(
+                    [(t, p[kind]) for (t, _), p in zip(warm, warm_parts, strict=True)]
+                ),
+            }
+            for kind in parts[0]
         }
         return out
     finally:

@@ -12,6 +12,28 @@ import pytest
 
 from insightloop import Workspace
 
+#: The Redis server of the machine (and of CI), without a password.
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[Any]:
+    """A client of the local Redis server: skipped locally without one, failed under CI
+    (``CI=true``), where the server is part of the environment."""
+    import redis
+
+    conn = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        conn.ping()
+    except redis.exceptions.RedisError as exc:
+        conn.close()
+        reason = f"no Redis server at {REDIS_URL}: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: the Redis server is part of the CI environment)")
+        pytest.skip(reason)
+    yield conn
+    conn.close()
+
 
 @pytest.fixture(scope="session")
 def spark_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:

@@ -255,6 +255,22 @@ def test_search_finds_customers_by_name_contact_and_identifier(
     assert hits(store, query) == found
 
 
+def test_without_personal_data_only_ids_find_a_customer(store: ProfileStore) -> None:
+    """For readers without pii:read: a hit for a guessed e-mail, phone or name would tell
+    whose it is, masked or not."""
+    for guess in ("anna@example.se", "+46 70 123 45 67", "anna svensson", "svensson"):
+        assert [h["customer_id"] for h in store.search(guess, personal=False).data] == [], guess
+        assert store.find(guess, personal=False) is None, guess
+    assert store.find("anna@example.se", "email", personal=False) is None
+    assert store.find("+46701234567", "phone", personal=False) is None
+    for identifier in ("c-anna", "CRM-1", "L-100", "u-anna"):
+        assert store.find(identifier, personal=False) == "c-anna", identifier
+        assert [h["customer_id"] for h in store.search(identifier, personal=False).data] == [
+            "c-anna"
+        ], identifier
+    assert store.find("CRM-1", "customer_key", personal=False) == "c-anna"
+
+
 def test_a_search_hit_is_the_customers_summary(store: ProfileStore) -> None:
     page = store.search("+46 70 123 45 67")
     assert page.data == [

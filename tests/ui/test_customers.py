@@ -186,6 +186,21 @@ def test_search_results_are_masked_without_pii_read(
         assert f'<span class="masked">***@{domain}</span>' in r.text
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_without_pii_read_personal_data_finds_no_one(
+    client_as: Callable[[str], TestClient], subject: Subject, role: str
+) -> None:
+    """A hit for a guessed e-mail, phone or name would confirm whose it is, masked or not."""
+    client = client_as(role)
+    for q in (subject.email, subject.phone, subject.name):
+        found = _rows(client.get("/customers/results", params={"q": q}).text)
+        assert (subject.customer_id in found) == (role in PII_ROLES), (role, q)
+    typed_in_full = client.get("/customers", params={"q": subject.email}, follow_redirects=False)
+    assert (typed_in_full.status_code == 303) == (role in PII_ROLES)
+    if role not in PII_ROLES:
+        assert "and not searched" in typed_in_full.text
+
+
 def test_unmasked_search_results_are_audited_one_entry_per_customer(
     client_as: Callable[[str], TestClient], demo_root: Path, subject: Subject
 ) -> None:

@@ -11,30 +11,36 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from insightloop.__about__ import __version__
-from insightloop.api.background import BackgroundLoader
+from insightloop.api.background import LOADER_ENV, BackgroundLoader
 from insightloop.api.errors import install_error_handlers
+from insightloop.api.openapi import install_security_schemes
 from insightloop.api.ratelimit import RateLimiter
 from insightloop.api.routers import collect, profiles, query, segments, status
 from insightloop.auth import AuditWriter, AuthStore
 from insightloop.config import load_settings
 from insightloop.errors import ConfigError
 from insightloop.ingest.collect import LandingLog
-from insightloop.profile.store import ProfileStore
+from insightloop.profile.backends import open_profile_store
 from insightloop.store import WorkspaceLayout
 from insightloop.ui import install_ui
 
 __all__ = ["create_app"]
 
 
-def create_app(workspace: str | Path | None = None, *, background: bool = True) -> FastAPI:
+def create_app(workspace: str | Path | None = None, *, background: bool | None = None) -> FastAPI:
     """Build the application over ``workspace`` (default: ``$INSIGHTLOOP_WORKSPACE``).
 
     Parameters
     ----------
     background
         Run the loader that moves received events into the database (every
-        ``collect.load_interval_seconds``); tests that drive the loader themselves turn it off.
+        ``collect.load_interval_seconds``) in a thread of this process. By default it runs
+        unless ``$INSIGHTLOOP_LOADER`` is ``process``: `insightloop serve` runs the loader in a
+        process of its own (:mod:`insightloop.api.loader_process`). Tests that drive the
+        loader themselves turn it off.
     """
+    if background is None:
+        background = os.environ.get(LOADER_ENV) != "process"
     root = workspace if workspace is not None else os.environ.get("INSIGHTLOOP_WORKSPACE")
     if not root:
         raise ConfigError(
@@ -77,7 +83,7 @@ def create_app(workspace: str | Path | None = None, *, background: bool = True) 
     app.state.auth = AuthStore.for_workspace(layout.root)
     app.state.audit_writer = AuditWriter(app.state.auth.audit, synced=False)
     app.state.landing = landing
-    app.state.profiles = ProfileStore(layout.profiles_dir)
+    app.state.profiles = open_profile_store(layout.root, settings)
     app.state.loader = loader
     app.state.write_key_limiter = RateLimiter(settings.collect.write_key_requests_per_second)
     app.state.token_limiter = RateLimiter(settings.server.token_requests_per_second)
@@ -94,4 +100,5 @@ def create_app(workspace: str | Path | None = None, *, background: bool = True) 
         """Liveness probe: the process answers (does not touch the workspace)."""
         return {"status": "ok"}
 
+    install_security_schemes(app)
     return app

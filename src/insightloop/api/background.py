@@ -25,10 +25,13 @@ from insightloop.pipeline.collect import drain_landing
 from insightloop.store import WorkspaceLayout
 from insightloop.workspace import Workspace
 
-__all__ = ["BackgroundLoader"]
+__all__ = ["LOADER_ENV", "BackgroundLoader"]
 
 log = logging.getLogger(__name__)
 
+#: Set to ``process`` in the server's environment: its workers run no loader of their own, as
+#: `insightloop serve` runs one in a process of its own (:mod:`insightloop.api.loader_process`).
+LOADER_ENV = "INSIGHTLOOP_LOADER"
 #: How often the loader looks whether the landing log has grown (a listing and a stat).
 POLL_SECONDS = 0.2
 

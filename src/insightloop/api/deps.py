@@ -87,6 +87,7 @@ def require(permission: Permission) -> Callable[[Request], Awaitable[Principal]]
         return principal
 
     check.__name__ = f"require_{permission.replace(':', '_')}"
+    check.permission = permission  # type: ignore[attr-defined]  # for the OpenAPI security
     return check
 
 

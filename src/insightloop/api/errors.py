@@ -48,6 +48,7 @@ def error_body(code: str, message: str, hint: str | None = None, **extra: Any) -
 #: Errors of a request rather than of the server, by their code (profile look-ups, identity
 #: decisions): what was asked for does not exist, conflicts with what is, or is malformed.
 _STATUS_BY_CODE = {
+    "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
     "ambiguous_identifier": 409,

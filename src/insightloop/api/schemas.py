@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -80,10 +80,15 @@ class RunsPublic(BaseModel):
 class ProfileStorePublic(BaseModel):
     """The profile store the profile API serves from."""
 
+    store: Literal["sqlite", "redis"] = Field(
+        description="Where the documents are kept ([profiles] store)."
+    )
     customers: int = Field(description="Customers with a profile document.")
     built_at: UtcDateTime | None = Field(description="The last full build (pipeline run).")
     updated_at: UtcDateTime | None = Field(description="The last change (a build or the loader).")
-    bytes: int = Field(description="Size of the store on disk.")
+    bytes: int = Field(
+        description="Size of the store on disk (SQLite), or of its documents (Redis)."
+    )
 
 
 class StatusPublic(BaseModel):

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from insightloop.demo.params import COUNTRIES
-from insightloop.profile.store import ProfileStore
+from insightloop.profile.backends import ProfileDocuments
 
 __all__ = ["Call", "Product", "SessionPlanner", "Shopper", "ShopperSource"]
 
@@ -217,7 +217,7 @@ class SessionPlanner:
 class ShopperSource:
     """Shoppers from the profile store, read once each."""
 
-    def __init__(self, store: ProfileStore) -> None:
+    def __init__(self, store: ProfileDocuments) -> None:
         self.store = store
         self._cache: dict[str, Shopper] = {}
 

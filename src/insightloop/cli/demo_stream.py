@@ -40,7 +40,7 @@ from insightloop.cli.app import JsonOption, console, fail, print_json
 from insightloop.cli.demo_sessions import Call, Product, SessionPlanner, ShopperSource
 from insightloop.config import load_settings
 from insightloop.errors import InsightloopError
-from insightloop.profile.store import ProfileStore
+from insightloop.profile.backends import ProfileDocuments, open_profile_store
 from insightloop.store import WorkspaceLayout
 
 __all__ = ["SOURCE", "StreamReport", "stream_events"]
@@ -71,12 +71,16 @@ def workspace_layout(directory: Path, workspace: Path | None) -> WorkspaceLayout
     return layout
 
 
+def _profile_store(layout: WorkspaceLayout) -> ProfileDocuments:
+    return open_profile_store(layout.root, load_settings(layout.config_file))
+
+
 def customers_of(layout: WorkspaceLayout) -> list[tuple[str, str]]:
     """Every ``(user_id, customer_id)`` the workspace's profile store knows, by user id."""
     hint = "Run the pipeline first: `insightloop demo up` (or `insightloop run`) builds it."
     try:
         # Read from the profile store, not the database: the server's loader writes that.
-        rows = ProfileStore(layout.profiles_dir).identifiers("user_id")
+        rows = _profile_store(layout).identifiers("user_id")
     except InsightloopError as error:
         fail(f"The profile store of {layout.root} cannot be read: {error.message}", hint=hint)
     customers = sorted({str(u): str(c) for u, c in rows}.items())
@@ -438,7 +442,7 @@ def stream_events(
             )
         else:
             console.print(f"Sending with write key {key.key_id} (source {key.source}).")
-    shoppers = ShopperSource(ProfileStore(layout.profiles_dir))
+    shoppers = ShopperSource(_profile_store(layout))
     report = send(
         SessionPlanner(customers, products, shoppers, seed).calls(events or None),
         url=url,

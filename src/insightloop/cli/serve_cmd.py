@@ -19,21 +19,29 @@ def serve_workspace(root: Path, host: str, port: int, workers: int = 1) -> None:
     """Run the server in the foreground until interrupted."""
     import uvicorn
 
+    from insightloop.api.loader_process import start_loader_process, stop_loader_process
+
     # The app factory reads the workspace from the environment, which worker processes inherit.
     os.environ["INSIGHTLOOP_WORKSPACE"] = str(root)
+    # Received events are loaded by a process of their own, not by the workers that answer.
+    loader = start_loader_process(root)
     console.print(f"insightloop is serving [bold]{root}[/] at [bold]http://{host}:{port}/[/]")
     console.print("Press Ctrl+C to stop.")
-    uvicorn.run(
-        "insightloop.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        # uvloop + httptools: the default h11 stack stalls keep-alive responses (ARCHITECTURE.md).
-        loop="auto",
-        http="auto",
-    )
+    try:
+        uvicorn.run(
+            "insightloop.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            # uvloop + httptools: the default h11 stack stalls keep-alive responses
+            # (ARCHITECTURE.md).
+            loop="auto",
+            http="auto",
+        )
+    finally:
+        stop_loader_process(loader)  # after its last pass over what has landed
 
 
 @app.command()

@@ -136,6 +136,14 @@ class CollectSettings(_Section):
         ge=0,
         description="Days a fully loaded landing-log segment is kept (for replay) before removal.",
     )
+    loader_niceness: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How much lower than the server's the scheduling priority of its loader "
+        "process is (Unix nice, 0-19): under load the answers come first and the events, "
+        "durable already, are loaded a little later.",
+    )
     write_key_requests_per_second: float = Field(
         2000.0,
         ge=0,
@@ -158,6 +166,24 @@ class ProfilesSettings(_Section):
         True,
         description="Rewrite the documents of the customers whose received events were just "
         "loaded, so that a new event shows in the profile within seconds.",
+    )
+    store: Literal["sqlite", "redis"] = Field(
+        "sqlite",
+        description="Where the documents are kept: 'sqlite' (files in <workspace>/profiles, "
+        "for one machine) or 'redis' (a Redis server that several server nodes share; needs "
+        "redis_url).",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="The Redis server of store = 'redis', e.g. 'redis://127.0.0.1:6379/0' "
+        "('rediss://' for TLS). Put a password in INSIGHTLOOP_PROFILES__REDIS_URL rather "
+        "than in this file; it is never shown in messages.",
+    )
+    redis_prefix: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of this workspace's keys in Redis, so that workspaces can share "
+        "one server. Empty: 'insightloop:<name>:', from the workspace's name.",
     )
 
 

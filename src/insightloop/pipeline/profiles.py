@@ -16,8 +16,8 @@ from typing import Any
 from insightloop.analytics.attributes import current_segments, customer_attributes
 from insightloop.config import Settings
 from insightloop.identity.config import identity_config
+from insightloop.profile.backends import open_profile_store
 from insightloop.profile.documents import Extra, build_documents
-from insightloop.profile.store import ProfileStore
 from insightloop.store import Engine, WorkspaceLayout
 
 __all__ = ["ProfileStoreReport", "build_profile_store", "refresh_profiles", "rewrite_profiles"]
@@ -58,7 +58,7 @@ def build_profile_store(
 ) -> ProfileStoreReport:
     """Write every customer's profile document into a new store and swap it in."""
     started = time.perf_counter()
-    store = ProfileStore(layout.profiles_dir)
+    store = open_profile_store(layout.root, settings)
     written = store.replace_all(
         build_documents(
             engine,
@@ -103,7 +103,7 @@ def rewrite_profiles(
 ) -> int:
     """After a manual merge or unmerge: rewrite the documents of ``customer_ids`` and remove
     those of ``removed`` (customers merged away). Nothing before the first full build."""
-    store = ProfileStore(layout.profiles_dir)
+    store = open_profile_store(layout.root, settings)
     if not store.exists():
         return 0
     docs = build_documents(

@@ -27,10 +27,13 @@ from typing import Any
 
 import phonenumbers
 
-__all__ = ["MASK", "mask_email", "mask_phone", "mask_profile", "mask_summary"]
+__all__ = ["MASK", "PERSONAL_ID_TYPES", "mask_email", "mask_phone", "mask_profile", "mask_summary"]
 
 #: What a masked text value reads as.
 MASK = "***"
+#: Identifier types that are contact details: a role without ``pii:read`` neither sees them nor
+#: looks customers up by them (a hit would confirm whose address or number it is).
+PERSONAL_ID_TYPES = frozenset({"email", "phone"})
 
 _TEXT = frozenset({"first_name", "last_name", "street", "postcode", "city"})
 _DATES = frozenset({"birth_date"})

@@ -49,6 +49,7 @@ import orjson
 
 from insightloop.errors import InsightloopError
 from insightloop.ingest.normalise import normalise_phone
+from insightloop.privacy import PERSONAL_ID_TYPES
 from insightloop.profile.timeline import ProfileQueryError
 from insightloop.profile.view import AmbiguousIdentifierError, lookup_values
 
@@ -61,7 +62,7 @@ SUMMARY_FIELDS = ("first_name", "last_name", "email", "phone", "city", "country"
 BUSY_TIMEOUT_MS = 10_000
 #: How often a reader looks whether the store was rebuilt (a new file) by another process.
 RECHECK_SECONDS = 0.5
-_BUILD_HINT = "Build it: `insightloop run` (or `insightloop run profiles` for the store alone)."
+BUILD_HINT = "Build it: `insightloop run` (or `insightloop run profiles` for the store alone)."
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS profiles (
@@ -109,7 +110,7 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
-def _search_text(doc: dict[str, Any]) -> tuple[str, str, str]:
+def search_text(doc: dict[str, Any]) -> tuple[str, str, str]:
     golden = doc.get("golden") or {}
     names: list[str] = []
     contacts: list[str] = []
@@ -137,7 +138,7 @@ def _search_text(doc: dict[str, Any]) -> tuple[str, str, str]:
     )
 
 
-def _match_query(text: str) -> tuple[str, list[str]]:
+def match_query(text: str) -> tuple[str, list[str]]:
     """An FTS5 query: every word of ``text`` as a prefix, all required; phone numbers as one
     word in E.164 digits. Words are quoted, so no FTS5 syntax from the user reaches SQLite."""
     text = unicodedata.normalize("NFKC", text).strip()
@@ -145,6 +146,36 @@ def _match_query(text: str) -> tuple[str, list[str]]:
     words = [phone.lstrip("+")] if phone else _TOKEN.findall(text.lower())
     words = [w for w in words if w]
     return " AND ".join(f'"{w}"*' for w in words), words
+
+
+def identifier_text(identifier: str) -> str:
+    """``identifier`` without surrounding space; refused when nothing is left."""
+    text = identifier.strip()
+    if not text:
+        raise ProfileQueryError(
+            "The identifier is empty.",
+            hint="Give a customer id, an e-mail, a phone number or another identifier.",
+        )
+    return text
+
+
+def one_customer(hits: dict[str, set[str]]) -> str | None:
+    """The one customer the identifier found (customer ids by the identifier type that found
+    them), ``None`` for none.
+
+    Raises
+    ------
+    AmbiguousIdentifierError
+        When it found several customers, as different types.
+    """
+    customers = set().union(*hits.values()) if hits else set()
+    if len(customers) > 1:
+        kinds = sorted(hits)
+        raise AmbiguousIdentifierError(
+            f"The identifier belongs to {len(customers)} customers, as {', '.join(kinds)}.",
+            hint="Say which kind of identifier it is: " + " or ".join(kinds) + ".",
+        )
+    return customers.pop() if customers else None
 
 
 def _fsync(path: Path) -> None:
@@ -156,7 +187,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _summary(doc: dict[str, Any]) -> bytes:
+def summary_of(doc: dict[str, Any]) -> bytes:
     golden = doc.get("golden") or {}
     summary = {"customer_id": doc["customer_id"], **{f: golden.get(f) for f in SUMMARY_FIELDS}}
     return orjson.dumps(summary)
@@ -202,7 +233,7 @@ class ProfileStore:
         except FileNotFoundError:
             raise ProfileStoreError(
                 "The profile store has not been built yet.",
-                hint=_BUILD_HINT,
+                hint=BUILD_HINT,
             ) from None
         return self.path / name
 
@@ -237,21 +268,19 @@ class ProfileStore:
             conn = self._open(db)
         except sqlite3.OperationalError:
             raise ProfileStoreError(
-                "The profile store's current file is missing.", hint=_BUILD_HINT
+                "The profile store's current file is missing.", hint=BUILD_HINT
             ) from None
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError:  # not an SQLite file at all
             conn.close()
-            raise ProfileStoreError(
-                f"{db.name} is not a profile store.", hint=_BUILD_HINT
-            ) from None
+            raise ProfileStoreError(f"{db.name} is not a profile store.", hint=BUILD_HINT) from None
         if version != STORE_VERSION:
             conn.close()
             raise ProfileStoreError(
                 f"The profile store has layout version {version}; this release reads "
                 f"version {STORE_VERSION}.",
-                hint=_BUILD_HINT,
+                hint=BUILD_HINT,
             )
         return conn
 
@@ -329,7 +358,7 @@ class ProfileStore:
             ProfileStore._remove(conn, cid)
             n = conn.execute(
                 "INSERT INTO profiles (customer_id, doc, summary, written_at) VALUES (?, ?, ?, ?)",
-                (cid, zlib.compress(orjson.dumps(doc, default=str), 3), _summary(doc), at),
+                (cid, zlib.compress(orjson.dumps(doc, default=str), 3), summary_of(doc), at),
             ).lastrowid
             ids = {(i["type"], i["value"]) for i in doc.get("identifiers") or [] if i.get("value")}
             conn.executemany(
@@ -338,7 +367,7 @@ class ProfileStore:
             )
             conn.execute(
                 "INSERT INTO search (rowid, names, contacts, identifiers) VALUES (?, ?, ?, ?)",
-                (n, *_search_text(doc)),
+                (n, *search_text(doc)),
             )
             written += 1
         return written
@@ -442,8 +471,14 @@ class ProfileStore:
         )
         return zlib.decompress(row[0]) if row else None
 
-    def find(self, identifier: str, id_type: str | None = None) -> str | None:
+    def find(
+        self, identifier: str, id_type: str | None = None, *, personal: bool = True
+    ) -> str | None:
         """The customer id of ``identifier`` (as :meth:`ProfileReader.find` finds it).
+
+        With ``personal=False`` (a reader without ``pii:read``), contact details
+        (:data:`~insightloop.privacy.PERSONAL_ID_TYPES`) are not looked up: a hit would confirm
+        whose address or number it is.
 
         Raises
         ------
@@ -452,14 +487,11 @@ class ProfileStore:
         ProfileQueryError
             When the identifier is empty.
         """
-        text = identifier.strip()
-        if not text:
-            raise ProfileQueryError(
-                "The identifier is empty.",
-                hint="Give a customer id, an e-mail, a phone number or another identifier.",
-            )
+        text = identifier_text(identifier)
         conn = self._reader()
         hits: dict[str, set[str]] = {}
+        if not personal and id_type in PERSONAL_ID_TYPES:
+            return None
         if id_type in (None, "customer_id"):
             row = conn.execute(
                 "SELECT customer_id FROM profiles WHERE customer_id = ?", (text,)
@@ -477,15 +509,9 @@ class ProfileStore:
                     sql = sql.replace("WHERE", "WHERE l.id_type = ? AND")
                     args = (kind, value)
                 for found_type, cid in conn.execute(sql, args):
-                    hits.setdefault(found_type, set()).add(cid)
-        customers = set().union(*hits.values()) if hits else set()
-        if len(customers) > 1:
-            kinds = sorted(hits)
-            raise AmbiguousIdentifierError(
-                f"The identifier belongs to {len(customers)} customers, as {', '.join(kinds)}.",
-                hint="Say which kind of identifier it is: " + " or ".join(kinds) + ".",
-            )
-        return customers.pop() if customers else None
+                    if personal or found_type not in PERSONAL_ID_TYPES:
+                        hits.setdefault(found_type, set()).add(cid)
+        return one_customer(hits)
 
     def identifiers(self, id_type: str) -> list[tuple[str, str]]:
         """Every ``(value, customer_id)`` of identifier type ``id_type``, sorted."""
@@ -501,16 +527,23 @@ class ProfileStore:
         rows = self._reader().execute("SELECT DISTINCT id_type FROM lookup ORDER BY 1")
         return [r[0] for r in rows]
 
-    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> SearchPage:
+    def search(
+        self, query: str, *, limit: int = 20, offset: int = 0, personal: bool = True
+    ) -> SearchPage:
         """Customers whose name, e-mail, phone or identifier starts with every word of
         ``query``, best match first (BM25), ``limit`` from ``offset``.
+
+        With ``personal=False`` (a reader without ``pii:read``) only the customer id and the
+        identifiers that are not contact details are searched, never names, e-mails or phones.
 
         Raises
         ------
         ProfileQueryError
             When the query has no word of letters or digits.
         """
-        match, words = _match_query(query)
+        match, words = match_query(query)
+        if words and not personal:
+            match = f"identifiers : ({match})"
         if not words:
             raise ProfileQueryError(
                 "The search has no words to look for.",

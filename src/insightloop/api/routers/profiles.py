@@ -20,10 +20,11 @@ from pydantic import WithJsonSchema
 from insightloop.api.deps import require
 from insightloop.api.schemas import CustomerSearchPublic, ErrorPublic, ProfilePublic
 from insightloop.auth import AuditWriter, Principal
+from insightloop.errors import InsightloopError
 from insightloop.identity.config import identity_config
-from insightloop.privacy import mask_profile, mask_summary
+from insightloop.privacy import PERSONAL_ID_TYPES, mask_profile, mask_summary
 from insightloop.profile import KINDS, ProfileNotFoundError, ProfileQueryError
-from insightloop.profile.store import ProfileStore
+from insightloop.profile.backends import ProfileDocuments
 from insightloop.profile.timeline import check_kinds
 from insightloop.profile.view import identifier_types
 
@@ -48,8 +49,14 @@ Kinds = Annotated[
 ]
 
 
-def _store(request: Request) -> ProfileStore:
-    store: ProfileStore = request.app.state.profiles
+class PersonalLookupError(InsightloopError):
+    """A look-up by a contact detail from a role that may not read personal data (403)."""
+
+    code = "forbidden"
+
+
+def _store(request: Request) -> ProfileDocuments:
+    store: ProfileDocuments = request.app.state.profiles
     return store
 
 
@@ -146,6 +153,14 @@ async def get_profile_by_identifier(
         )
     if not value.strip():
         raise ProfileQueryError("The identifier is empty.", hint="Give the identifier's value.")
+    if identifier_type in PERSONAL_ID_TYPES and not principal.can("pii:read"):
+        # Even a masked answer would confirm whose address or number the value is.
+        raise PersonalLookupError(
+            f"Looking customers up by {identifier_type.replace('_', ' ')} needs the pii:read "
+            "permission.",
+            hint="Look the customer up by customer id or another identifier, or use a token "
+            "of a role with pii:read.",
+        )
     customer_id = _store(request).find(value, identifier_type)
     if customer_id is None:
         raise _not_found(f"{identifier_type.replace('_', ' ')}")
@@ -176,8 +191,8 @@ async def search_customers(
     """Customers matching ``q``, best first, one page at a time (``next_offset`` for the next).
     Names and contact details are masked unless the token carries ``pii:read``; unmasked
     results are audited."""
-    page = _store(request).search(q, limit=limit, offset=offset)
     unmasked = principal.can("pii:read")
+    page = _store(request).search(q, limit=limit, offset=offset, personal=unmasked)
     hits = page.data if unmasked else [mask_summary(h) for h in page.data]
     if unmasked and hits:
         # One entry per customer shown, so `insightloop audit --target ID` finds the search;

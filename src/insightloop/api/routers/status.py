@@ -14,7 +14,7 @@ from insightloop.api.schemas import (
     RunsPublic,
     StatusPublic,
 )
-from insightloop.profile.store import ProfileStore
+from insightloop.profile.backends import ProfileDocuments
 
 router = APIRouter(
     prefix="/api/v1", tags=["workspace"], dependencies=[Depends(require("status:read"))]
@@ -32,9 +32,10 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 def get_status(ws: WorkspaceDep, request: Request) -> StatusPublic:
     """Schema version, tables with row counts, the last pipeline run and the profile store."""
     status = StatusPublic.model_validate(ws.status().to_dict())
-    store: ProfileStore = request.app.state.profiles
+    store: ProfileDocuments = request.app.state.profiles
     if store.exists():
-        status.profile_store = ProfileStorePublic.model_validate(store.info())
+        kind = request.app.state.settings.profiles.store
+        status.profile_store = ProfileStorePublic.model_validate({**store.info(), "store": kind})
     return status
 
 

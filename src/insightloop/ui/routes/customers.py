@@ -29,7 +29,8 @@ from insightloop.auth.audit_writer import AuditWriteError
 from insightloop.identity.config import identity_config
 from insightloop.privacy import mask_profile, mask_summary
 from insightloop.profile import KINDS, ProfileQueryError
-from insightloop.profile.store import ProfileStore, ProfileStoreError, SearchPage
+from insightloop.profile.backends import ProfileDocuments
+from insightloop.profile.store import ProfileStoreError, SearchPage
 from insightloop.profile.timeline_filters import (
     TimelineFilter,
     TimelinePage,
@@ -105,8 +106,8 @@ MEASURES: tuple[tuple[str, str, str], ...] = (
 _STORE_HINT = "Build it with `insightloop run` (or `insightloop run profiles`)."
 
 
-def _store(request: Request) -> ProfileStore:
-    store: ProfileStore = request.app.state.profiles
+def _store(request: Request) -> ProfileDocuments:
+    store: ProfileDocuments = request.app.state.profiles
     return store
 
 
@@ -163,7 +164,9 @@ async def _search(request: Request, user: Principal, q: str, offset: int) -> dic
         )
         return context
     try:
-        page: SearchPage = _store(request).search(q, limit=SEARCH_PAGE, offset=offset)
+        page: SearchPage = _store(request).search(
+            q, limit=SEARCH_PAGE, offset=offset, personal=not context["masked"]
+        )
     except ProfileQueryError as exc:
         context["error"] = exc
         return context
@@ -184,11 +187,12 @@ async def _search(request: Request, user: Principal, q: str, offset: int) -> dic
     return context
 
 
-def _exact_match(request: Request, q: str) -> str | None:
+def _exact_match(request: Request, user: Principal, q: str) -> str | None:
     """The customer an identifier typed in full belongs to (an e-mail, a phone number in
-    international form, a customer id, a loyalty number ...), if exactly one."""
+    international form, a customer id, a loyalty number ...), if exactly one; e-mails and
+    phone numbers only for a user with ``pii:read``."""
     try:
-        return _store(request).find(q)
+        return _store(request).find(q, personal=user.can("pii:read"))
     except ProfileQueryError:  # empty, or the identifier of several customers
         return None
     except ProfileStoreError as exc:
@@ -209,7 +213,7 @@ async def customers_page(
     """The search page; an identifier that finds one customer opens the customer's page."""
     q = q.strip()[:MAX_QUERY]
     if q and offset == 0:
-        customer_id = _exact_match(request, q)
+        customer_id = _exact_match(request, user, q)
         if customer_id is not None:
             return RedirectResponse(_profile_url(customer_id), status_code=303)
     context = await _search(request, user, q, offset)

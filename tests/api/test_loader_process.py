@@ -1,0 +1,101 @@
+"""The loader in a process of its own (insightloop.api.loader_process), as `insightloop serve`
+runs it: it loads what lands, loads the rest when stopped, and stops when its server is gone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from insightloop import Workspace
+from insightloop.api import create_app
+from insightloop.api.background import LOADER_ENV
+from insightloop.errors import WorkspaceError
+from insightloop.ingest.collect import LandingLog
+from insightloop.store import WorkspaceLayout
+from tests.api.test_background import _land, _stored
+
+LOADER = [sys.executable, "-m", "insightloop.api.loader_process"]
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("INSIGHTLOOP_COLLECT__LOAD_INTERVAL_SECONDS", "0.2")  # loaders inherit it
+    with Workspace.init(tmp_path / "ws") as ws:
+        return ws.layout.root
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return True
+        except WorkspaceError:  # the loader holds the database during a pass
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def test_it_loads_what_lands_and_the_rest_when_stopped(root: Path) -> None:
+    log = LandingLog(WorkspaceLayout(root).landing_dir)
+    proc = subprocess.Popen([*LOADER, str(root)])
+    try:
+        _land(log, "m-1")
+        assert _wait_for(lambda: _stored(root) == {"m-1"}), "not loaded while running"
+        proc.send_signal(signal.SIGSTOP)  # between passes: what lands now waits for the stop
+        _land(log, "m-2")
+        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signal.SIGCONT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    assert _stored(root) == {"m-1", "m-2"}
+
+
+def test_it_stops_when_the_server_that_started_it_is_killed(root: Path) -> None:
+    # A shell stands in for the server: it starts the loader, names itself as the parent,
+    # and is killed with SIGKILL (no chance to stop its loader).
+    command = " ".join([*LOADER, str(root), "--parent-pid", "$$"])
+    shell = subprocess.Popen(
+        ["sh", "-c", f"{command} & echo $! ; wait"], stdout=subprocess.PIPE, text=True
+    )
+    assert shell.stdout is not None
+    loader_pid = int(shell.stdout.readline())
+    time.sleep(1)
+    assert _alive(loader_pid)
+    shell.send_signal(signal.SIGKILL)
+    shell.wait()
+    shell.stdout.close()
+    assert _wait_for(lambda: not _alive(loader_pid), 30), "the orphaned loader kept running"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by init) counts as gone.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_the_workers_of_insightloop_serve_leave_loading_to_it(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert create_app(root).state.loader is not None  # alone, an app loads for itself
+    monkeypatch.setenv(LOADER_ENV, "process")
+    assert create_app(root).state.loader is None
+    assert create_app(root, background=True).state.loader is not None
