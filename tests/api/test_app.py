@@ -63,6 +63,7 @@ def test_status_api_reports_schema_tables_and_last_run(client: TestClient) -> No
         "collect",
         "resolve",
         "golden",
+        "activity",
         "measures",
         "clv",
         "lifecycle",

@@ -62,6 +62,33 @@ def test_it_loads_what_lands_and_the_rest_when_stopped(root: Path) -> None:
     assert _stored(root) == {"m-1", "m-2"}
 
 
+def test_over_its_memory_limit_it_goes_on_as_a_fresh_process(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INSIGHTLOOP_COLLECT__LOADER_MAX_MEMORY_MB", "1")  # after every pass
+    log = LandingLog(WorkspaceLayout(root).landing_dir)
+    output = tmp_path / "loader.log"
+    with output.open("wb") as sink:
+        proc = subprocess.Popen([*LOADER, str(root)], stderr=sink)
+    try:
+        for n in (1, 2):
+            _land(log, f"m-{n}")
+            expected = {f"m-{i}" for i in range(1, n + 1)}
+            assert _wait_for(lambda e=expected: _stored(root) == e), f"m-{n} not loaded"  # type: ignore[misc]
+            assert _wait_for(lambda n=n: output.read_text().count("it restarts") >= n, 30)  # type: ignore[misc]
+        assert proc.poll() is None, "the loader exited instead of restarting"
+        # Still as much below the server's priority as configured, not lowered once more.
+        assert _niceness(proc.pid) == os.nice(0) + 10
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+    assert _stored(root) == {"m-1", "m-2"}
+
+
 def test_it_stops_when_the_server_that_started_it_is_killed(root: Path) -> None:
     # A shell stands in for the server: it starts the loader, names itself as the parent,
     # and is killed with SIGKILL (no chance to stop its loader).
@@ -77,6 +104,10 @@ def test_it_stops_when_the_server_that_started_it_is_killed(root: Path) -> None:
     shell.wait()
     shell.stdout.close()
     assert _wait_for(lambda: not _alive(loader_pid), 30), "the orphaned loader kept running"
+
+
+def _niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
 def _alive(pid: int) -> bool:

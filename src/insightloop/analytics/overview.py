@@ -113,6 +113,8 @@ def _run(
             identity=sources.identity,
             config=sources.config,
             min_group_size=min_group_size,
+            sources=sources,
+            with_sql=False,
         )
     except QueryError:
         return None  # the step that computes it has not run: reported in `missing`

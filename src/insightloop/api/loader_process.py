@@ -17,6 +17,9 @@ Run by hand: ``python -m insightloop.api.loader_process WORKSPACE``.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
+import ctypes.util
 import logging
 import os
 import signal
@@ -25,6 +28,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from insightloop.api.background import LOADER_ENV, BackgroundLoader
 from insightloop.config import load_settings
@@ -32,40 +36,89 @@ from insightloop.store import WorkspaceLayout
 
 __all__ = ["LOADER_ENV", "main", "run_loader", "start_loader_process", "stop_loader_process"]
 
-log = logging.getLogger(__name__)
+# Named, not __name__: run with -m, the module is __main__.
+log = logging.getLogger("insightloop.api.loader_process")
 
 #: How often the loader looks whether the server that started it is still there, seconds.
 PARENT_CHECK_SECONDS = 0.5
 #: How long the server waits for the loader's last pass when it stops, seconds.
 STOP_TIMEOUT_SECONDS = 120
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 
 
-def run_loader(root: Path, *, parent_pid: int | None = None) -> int:
+def _rss_mib() -> float | None:
+    """This process's resident memory, MiB (Linux; ``None`` elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+
+
+def _give_back_memory() -> None:
+    """Return the heap's free pages to the system (glibc keeps them otherwise, and a pass
+    that parsed many messages leaves many)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
+def _restart(root: Path, parent_pid: int | None) -> NoReturn:
+    """Replace this process by a fresh loader (same pid, so the server keeps its handle)."""
+    command = [sys.executable, "-m", "insightloop.api.loader_process", str(root), "--restarted"]
+    if parent_pid is not None:
+        command += ["--parent-pid", str(parent_pid)]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A stop asked for while the new process starts waits (blocked signals stay blocked, and
+    # pending, across exec) until it can make its last pass, instead of killing it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    os.execv(sys.executable, command)
+
+
+def run_loader(root: Path, *, parent_pid: int | None = None, restarted: bool = False) -> int:
     """Load landed events until stopped (signal, or ``parent_pid`` gone); returns the number
-    of passes that loaded."""
+    of passes that loaded.
+
+    After a pass that leaves the process over ``collect.loader_max_memory_mb``, it replaces
+    itself by a fresh process (``exec``, same pid): whatever a pass leaves behind (Python's and
+    DuckDB's allocations, fragmentation) does not accumulate over days of serving.
+    """
     layout = WorkspaceLayout(root)
     layout.require()
     settings = load_settings(layout.config_file)
     logging.getLogger("insightloop").setLevel(settings.log_level)
-    if settings.collect.loader_niceness:
+    if settings.collect.loader_niceness and not restarted:  # a restarted one keeps its own
         os.nice(settings.collect.loader_niceness)
+    limit = settings.collect.loader_max_memory_mb
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in _STOP_SIGNALS:
         signal.signal(signum, on_signal)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # blocked by a restart
     loader = BackgroundLoader(layout, settings)
     loader.start()
+    passes, restart = 0, False
     try:
         while not stop.wait(PARENT_CHECK_SECONDS):
             if parent_pid is not None and os.getppid() != parent_pid:
                 log.warning("the server stopped without stopping its loader; the loader stops")
                 break
+            if loader.passes != passes:
+                passes = loader.passes
+                _give_back_memory()
+                rss = _rss_mib()
+                if limit and rss is not None and rss > limit:
+                    log.info("the loader uses %.0f MiB (over %d): it restarts", rss, limit)
+                    restart = True
+                    break
     finally:
-        loader.stop()
-        loader.run_once()  # what landed since the last pass
+        loader.stop()  # waits for a pass under way
+    if restart and not stop.is_set():
+        _restart(root, parent_pid)  # the fresh loader loads what has landed
+    loader.run_once()  # what landed since the last pass
     return loader.passes
 
 
@@ -95,9 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parent-pid", type=int, default=None, help="stop when this process is gone"
     )
+    parser.add_argument(
+        "--restarted", action="store_true", help="replaces a loader over its memory limit"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run_loader(args.workspace.expanduser().resolve(), parent_pid=args.parent_pid)
+    root = args.workspace.expanduser().resolve()
+    run_loader(root, parent_pid=args.parent_pid, restarted=args.restarted)
     return 0
 
 

@@ -144,6 +144,12 @@ class CollectSettings(_Section):
         "process is (Unix nice, 0-19): under load the answers come first and the events, "
         "durable already, are loaded a little later.",
     )
+    loader_max_memory_mb: int = Field(
+        1024,
+        ge=0,
+        description="Memory (resident, MiB) above which the loader process replaces itself by "
+        "a fresh one after a pass, so that memory stays flat over days of serving. 0: never.",
+    )
     write_key_requests_per_second: float = Field(
         2000.0,
         ge=0,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from insightloop.analytics.activity_marts import build_activity_marts
 from insightloop.analytics.config import analytics_config
 from insightloop.analytics.measures import build_measures
 from insightloop.analytics.overview_snapshot import write_snapshots
@@ -118,6 +119,17 @@ def _golden(ctx: StepContext) -> StepResult:
     return StepResult(rows_written=report.customers, summary=report.to_dict())
 
 
+def _activity(ctx: StepContext) -> StepResult:
+    summary = build_activity_marts(
+        ctx.engine,
+        identity_config(ctx.settings.identity),
+        analytics_config(ctx.settings.analytics),
+        run_id=ctx.run_id,
+    )
+    rows = int(str(summary["orders"])) + int(str(summary["order_lines"]))
+    return StepResult(rows_written=rows, summary=summary)
+
+
 def _measures(ctx: StepContext) -> StepResult:
     report = build_measures(
         ctx.engine,
@@ -186,6 +198,12 @@ STEPS: tuple[Step, ...] = (
         "Build one golden record per customer: each field chosen by its survivorship rule, "
         "with the source record and time it came from.",
         _golden,
+    ),
+    Step(
+        "activity",
+        "Attach every order and order line to its customer once, in the reporting currency "
+        "(tables activity_orders and activity_purchases), for fast slicing and dashboards.",
+        _activity,
     ),
     Step(
         "measures",

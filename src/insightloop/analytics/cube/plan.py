@@ -18,7 +18,8 @@ from typing import Any
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from insightloop.analytics.activity import Activity, activity
+from insightloop.analytics.activity import Activity
+from insightloop.analytics.activity_marts import slicing_activity
 from insightloop.analytics.attributes import current_segments, customer_attributes, measures_day
 from insightloop.analytics.config import AnalyticsConfig
 from insightloop.analytics.cube.catalogue import (
@@ -92,7 +93,9 @@ class CubeSources:
 
     @functools.cached_property
     def activity(self) -> Activity:
-        return activity(self.engine, self.identity, self.config)
+        """Orders and order lines from the ``activity`` step's tables while they are current
+        (:mod:`insightloop.analytics.activity_marts`), the rest live."""
+        return slicing_activity(self.engine, self.identity, self.config)
 
     @functools.cached_property
     def as_of(self) -> date | None:

@@ -43,7 +43,8 @@ class QueryResult:
     truncated
         Whether more groups exist than ``limit`` rows show.
     sql
-        The SQL the engine ran for the rows (for transparency and debugging).
+        The SQL the engine ran for the rows (for transparency and debugging); empty when
+        ``run_query`` was asked not to show it (compiling it again costs as much as a query).
     as_of
         The day the customer measures are computed as of (None without them).
     """
@@ -94,6 +95,8 @@ def run_query(
     identity: IdentityConfig,
     config: AnalyticsConfig,
     min_group_size: int = 0,
+    sources: CubeSources | None = None,
+    with_sql: bool = True,
 ) -> QueryResult:
     """Aggregate the query's measures by its dimensions in the engine.
 
@@ -103,6 +106,11 @@ def run_query(
         Small-cell suppression: a value computed from fewer distinct customers than this is
         returned empty and its row flagged ``suppressed`` (the totals too). 0 shows everything;
         the API uses :data:`DEFAULT_MIN_GROUP_SIZE` for roles that may not see personal data.
+    sources
+        What the workspace offers to slice, when several queries share it (its expressions and
+        schemas are built once); by default read for this query.
+    with_sql
+        Whether the result shows the SQL (``sql``); without, the query is compiled once less.
 
     Raises
     ------
@@ -129,7 +137,8 @@ def run_query(
     """
     if min_group_size < 0:
         raise ValueError("min_group_size cannot be negative")
-    sources = CubeSources(engine, identity, config)
+    if sources is None:
+        sources = CubeSources(engine, identity, config)
     plan = plan_query(query, sources)
     rows_expr = ordered(cube_expr(plan, sources, min_group_size=min_group_size), plan)
     everything = plan.without_dimensions()
@@ -145,7 +154,7 @@ def run_query(
         totals=totals[0] if totals else {},
         units={m.name: plan.unit(m) for m in plan.measures},
         truncated=truncated,
-        sql=engine.to_sql(rows_expr),
+        sql=engine.to_sql(rows_expr) if with_sql else "",
         min_group_size=min_group_size,
         as_of=sources.as_of if any(m.kind == "customer" for m in plan.measures) else None,
     )

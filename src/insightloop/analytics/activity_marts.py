@@ -1,0 +1,111 @@
+"""Orders and order lines with their customers, materialised for slicing.
+
+Every slicing query (the dashboard's overview and explorer, ``POST /api/v1/query``) over
+orders or order lines needs each row's customer: a look-up through the identifier map by source
+key, e-mail and phone, a de-duplication per order, the order lines' totals and the currency
+conversion (:mod:`insightloop.analytics.activity`). Done for every query, that is most of its
+time. The pipeline's ``activity`` step does it once per run into two tables,
+``activity_orders`` and ``activity_purchases`` (the columns of ``Activity.orders`` and
+``Activity.purchases``), and records what they were built from in ``activity_stamp``.
+
+:func:`slicing_activity` uses them while they are current, and the live expressions otherwise:
+the stamp holds the number and newest id of the load batches (a file or database increment
+loaded since), of the merges and splits and of the manual identity decisions (a merge or unmerge
+from the dashboard or the CLI), the last identity resolution and the analytics settings the
+amounts were converted with. Checking it costs a few small aggregations. What the stamp does
+not follow: the collection API's events attach devices to customers, which can give an order
+that carries a web-shop user id (and no key, e-mail or phone that finds a customer) its
+customer before the next run; such orders join the figures at the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import ibis
+import orjson
+import pyarrow as pa
+
+from insightloop.analytics.activity import Activity, activity, purchases_of
+from insightloop.analytics.config import AnalyticsConfig
+from insightloop.identity.config import IdentityConfig
+from insightloop.store import Engine
+
+__all__ = [
+    "ORDERS_TABLE",
+    "PURCHASES_TABLE",
+    "STAMP_TABLE",
+    "build_activity_marts",
+    "marts_current",
+    "slicing_activity",
+]
+
+ORDERS_TABLE = "activity_orders"
+PURCHASES_TABLE = "activity_purchases"
+STAMP_TABLE = "activity_stamp"
+
+#: (table, key column, time column) whose row count and newest row say that something changed.
+_WATCHED = (
+    ("load_batches", "batch_id", "finished_at"),
+    ("merge_log", "merge_id", "at"),
+    ("identity_decisions", "decision_id", "at"),
+)
+
+
+def _fingerprint(engine: Engine, config: AnalyticsConfig) -> str:
+    """What the materialised tables depend on, as a digest (see the module docs)."""
+    parts: list[object] = [config.currency, sorted(config.exchange_rates.items())]
+    for name, key, at in _WATCHED:
+        if engine.has_table(name):
+            t = engine.table(name)
+            row = engine.records(t.aggregate(n=t.count(), k=t[key].max(), at=t[at].max()))[0]
+            parts.append([name, row["n"], row["k"], str(row["at"])])
+    if engine.has_table("pipeline_step_runs"):
+        s = engine.table("pipeline_step_runs")
+        done = s.filter((s.step == "resolve") & (s.status == "succeeded"))
+        parts.append(["resolve", str(engine.execute(done.finished_at.max()))])
+    digest = hashlib.sha256(orjson.dumps(parts, default=str))
+    return digest.hexdigest()
+
+
+def build_activity_marts(
+    engine: Engine, identity: IdentityConfig, config: AnalyticsConfig, *, run_id: str
+) -> dict[str, object]:
+    """Write ``activity_orders``, ``activity_purchases`` and their stamp; returns a summary."""
+    # Taken first: whatever changes while the tables are written makes them stale, not wrong.
+    fingerprint = _fingerprint(engine, config)
+    live = activity(engine, identity, config)
+    engine.materialise(ORDERS_TABLE, live.orders)
+    engine.materialise(PURCHASES_TABLE, purchases_of(engine.table(ORDERS_TABLE), engine, config))
+    stamp = pa.table(
+        {
+            "run_id": pa.array([run_id], pa.string()),
+            "built_at": pa.array([datetime.now(UTC)], pa.timestamp("us", tz="UTC")),
+            "fingerprint": pa.array([fingerprint], pa.string()),
+        }
+    )
+    engine.materialise(STAMP_TABLE, ibis.memtable(stamp))
+    return {
+        "orders": engine.count(ORDERS_TABLE),
+        "order_lines": engine.count(PURCHASES_TABLE),
+        "tables": [ORDERS_TABLE, PURCHASES_TABLE],
+    }
+
+
+def marts_current(engine: Engine, config: AnalyticsConfig) -> bool:
+    """Whether the materialised tables exist and nothing they depend on changed since."""
+    if not all(engine.has_table(t) for t in (ORDERS_TABLE, PURCHASES_TABLE, STAMP_TABLE)):
+        return False
+    rows = engine.records(engine.table(STAMP_TABLE).select("fingerprint"))
+    return len(rows) == 1 and rows[0]["fingerprint"] == _fingerprint(engine, config)
+
+
+def slicing_activity(engine: Engine, identity: IdentityConfig, config: AnalyticsConfig) -> Activity:
+    """The behaviour tables for slicing: orders and order lines from the materialised tables
+    while they are current, everything else (and everything when they are not) live."""
+    live = activity(engine, identity, config)
+    if not marts_current(engine, config):
+        return live
+    return replace(live, orders=engine.table(ORDERS_TABLE), purchases=engine.table(PURCHASES_TABLE))
