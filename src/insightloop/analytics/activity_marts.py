@@ -11,11 +11,10 @@ time. The pipeline's ``activity`` step does it once per run into two tables,
 :func:`slicing_activity` uses them while they are current, and the live expressions otherwise:
 the stamp holds the number and newest id of the load batches (a file or database increment
 loaded since), of the merges and splits and of the manual identity decisions (a merge or unmerge
-from the dashboard or the CLI), the last identity resolution and the analytics settings the
-amounts were converted with. Checking it costs a few small aggregations. What the stamp does
-not follow: the collection API's events attach devices to customers, which can give an order
-that carries a web-shop user id (and no key, e-mail or phone that finds a customer) its
-customer before the next run; such orders join the figures at the next run.
+from the dashboard or the CLI), the size and newest run id of the identifier map (rewritten by
+every resolution and decision; the devices the collection API's loader adds are left out, since
+orders are found by source key and e-mail, never by device) and the analytics settings the
+amounts were converted with. Checking it costs a few aggregations.
 """
 
 from __future__ import annotations
@@ -30,7 +29,9 @@ import pyarrow as pa
 
 from insightloop.analytics.activity import Activity, activity, purchases_of
 from insightloop.analytics.config import AnalyticsConfig
+from insightloop.identity.attach import IDENTIFIER_MAP
 from insightloop.identity.config import IdentityConfig
+from insightloop.identity.realtime import REALTIME_RULE
 from insightloop.store import Engine
 
 __all__ = [
@@ -62,10 +63,13 @@ def _fingerprint(engine: Engine, config: AnalyticsConfig) -> str:
             t = engine.table(name)
             row = engine.records(t.aggregate(n=t.count(), k=t[key].max(), at=t[at].max()))[0]
             parts.append([name, row["n"], row["k"], str(row["at"])])
-    if engine.has_table("pipeline_step_runs"):
-        s = engine.table("pipeline_step_runs")
-        done = s.filter((s.step == "resolve") & (s.status == "succeeded"))
-        parts.append(["resolve", str(engine.execute(done.finished_at.max()))])
+    if engine.has_table(IDENTIFIER_MAP):
+        # Rewritten by every resolution and manual decision (with its run id); the loader of
+        # received events adds only devices (anonymous ids), which orders are never found by.
+        m = engine.table(IDENTIFIER_MAP)
+        m = m.filter(m.rule.isnull() | (m.rule != REALTIME_RULE))
+        row = engine.records(m.aggregate(n=m.count(), run=m.run_id.max()))[0]
+        parts.append([IDENTIFIER_MAP, row["n"], row["run"]])
     digest = hashlib.sha256(orjson.dumps(parts, default=str))
     return digest.hexdigest()
 

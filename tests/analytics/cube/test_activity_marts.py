@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from insightloop import Workspace
+from insightloop.analytics.activity import activity
 from insightloop.analytics.activity_marts import (
     ORDERS_TABLE,
     PURCHASES_TABLE,
@@ -21,6 +23,9 @@ from insightloop.analytics.activity_marts import (
 )
 from insightloop.analytics.config import analytics_config
 from insightloop.analytics.cube import Query, run_query
+from insightloop.cli.main import app
+from insightloop.identity.config import identity_config
+from insightloop.identity.realtime import REALTIME_RULE
 from insightloop.store import Engine
 from tests.analytics.cube.data import CONFIG, IDENTITY, build_cube_data
 from tests.analytics.shop import insert
@@ -94,6 +99,36 @@ def test_identity_decisions_and_merges_make_them_stale(shop: Workspace) -> None:
          "after_ids": ["C-ADA"], "actor": "test", "at": now},
     ])  # fmt: skip
     assert not marts_current(shop.engine, CONFIG)
+
+
+def test_devices_attached_by_the_loader_leave_them_current(shop: Workspace) -> None:
+    # Orders are found by source key and e-mail, never by device: a login seen by the
+    # collection API's loader changes no order's customer.
+    insert(shop.engine, "identifier_map", [
+        {"id_type": "anonymous_id", "id_value": "dev-9", "customer_id": "C-ADA", "records": 1,
+         "rule": REALTIME_RULE, "run_id": "collect-later"},
+    ])  # fmt: skip
+    assert marts_current(shop.engine, CONFIG)
+    # A resolution rewrites the map: stale.
+    insert(shop.engine, "identifier_map", [
+        {"id_type": "email", "id_value": "ada@example.com", "customer_id": "C-ADA",
+         "records": 1, "rule": "only", "run_id": "run-later"},
+    ])  # fmt: skip
+    assert not marts_current(shop.engine, CONFIG)
+
+
+def test_after_a_whole_run_of_the_demo_they_are_current(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["demo", "up", "--no-serve", "--customers", "100", "--dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    with Workspace.open(tmp_path / "workspace", read_only=True) as ws:
+        config = analytics_config(ws.settings.analytics)
+        assert marts_current(ws.engine, config), "stale right after the run that built them"
+        identity = identity_config(ws.settings.identity)
+        live = activity(ws.engine, identity, config)
+        for table, expr in ((ORDERS_TABLE, live.orders), (PURCHASES_TABLE, live.purchases)):
+            assert ws.engine.count(table) == ws.engine.execute(expr.count()) > 0
 
 
 def test_other_exchange_rates_make_them_stale(shop: Workspace) -> None:
