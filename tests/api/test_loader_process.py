@@ -31,6 +31,14 @@ def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         return ws.layout.root
 
 
+def _clean_up(proc: subprocess.Popen[bytes], log: LandingLog) -> None:
+    """Kill the loader if a failed check left it running, and close the landing log."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
 def _wait_for(condition: Callable[[], bool], seconds: float = 60) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -55,10 +63,7 @@ def test_it_loads_what_lands_and_the_rest_when_stopped(root: Path) -> None:
         proc.send_signal(signal.SIGCONT)
         assert proc.wait(timeout=60) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+        _clean_up(proc, log)
     assert _stored(root) == {"m-1", "m-2"}
 
 
@@ -82,10 +87,7 @@ def test_over_its_memory_limit_it_goes_on_as_a_fresh_process(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+        _clean_up(proc, log)
     assert _stored(root) == {"m-1", "m-2"}
 
 
