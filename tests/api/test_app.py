@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -230,3 +234,21 @@ def test_tokens_are_rate_limited(ws_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert codes[:2] == [200, 200]
     assert last.status_code == 429
     assert int(last.headers["retry-after"]) >= 1
+
+
+def test_a_server_process_tunes_its_garbage_collector(tmp_path: Path) -> None:
+    # In a child: the tuning is process-wide, and this test process keeps its defaults.
+    with Workspace.init(tmp_path / "ws"):
+        pass
+    script = (
+        "import gc, json; from insightloop.api.app import serving_app, SERVING_GC_THRESHOLD; "
+        "app = serving_app(); "
+        "print(json.dumps([gc.get_threshold()[0], SERVING_GC_THRESHOLD, gc.get_freeze_count()]))"
+    )
+    env = {**os.environ, "INSIGHTLOOP_WORKSPACE": str(tmp_path / "ws")}
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    threshold, expected, frozen = json.loads(out.stdout.splitlines()[-1])
+    assert threshold == expected > 700
+    assert frozen > 10_000  # the modules and the app built at start-up

@@ -16,6 +16,7 @@ import pytest
 from insightloop import Workspace
 from insightloop.api import create_app
 from insightloop.api.background import LOADER_ENV
+from insightloop.api.loader_process import start_loader_process, stop_loader_process
 from insightloop.errors import WorkspaceError
 from insightloop.ingest.collect import LandingLog
 from insightloop.store import WorkspaceLayout
@@ -71,6 +72,9 @@ def test_over_its_memory_limit_it_goes_on_as_a_fresh_process(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("INSIGHTLOOP_COLLECT__LOADER_MAX_MEMORY_MB", "1")  # after every pass
+    before = (
+        Path("/proc/self/autogroup").read_text() if Path("/proc/self/autogroup").exists() else ""
+    )
     log = LandingLog(WorkspaceLayout(root).landing_dir)
     output = tmp_path / "loader.log"
     with output.open("wb") as sink:
@@ -89,6 +93,10 @@ def test_over_its_memory_limit_it_goes_on_as_a_fresh_process(
     finally:
         _clean_up(proc, log)
     assert _stored(root) == {"m-1", "m-2"}
+    # Started in this session, it left the session's scheduling group alone.
+    autogroup = Path("/proc/self/autogroup")
+    if autogroup.exists():
+        assert autogroup.read_text() == before
 
 
 def test_it_stops_when_the_server_that_started_it_is_killed(root: Path) -> None:
@@ -106,6 +114,22 @@ def test_it_stops_when_the_server_that_started_it_is_killed(root: Path) -> None:
     shell.wait()
     shell.stdout.close()
     assert _wait_for(lambda: not _alive(loader_pid), 30), "the orphaned loader kept running"
+
+
+def test_the_server_starts_it_in_a_session_whose_scheduling_group_yields_too(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(LOADER_ENV, "thread")  # start_loader_process sets it; restored after
+    proc = start_loader_process(root)
+    try:
+        assert _wait_for(lambda: _niceness(proc.pid) == os.nice(0) + 10, 30)
+        assert os.getsid(proc.pid) == proc.pid != os.getsid(0)
+        autogroup = Path(f"/proc/{proc.pid}/autogroup")
+        if autogroup.exists():  # kernels with autogroups: the group is niced as the process
+            assert _wait_for(lambda: autogroup.read_text().split()[-1] == "10", 30)
+    finally:
+        stop_loader_process(proc)
+    assert proc.returncode == 0
 
 
 def _niceness(pid: int) -> int:

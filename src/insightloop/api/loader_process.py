@@ -62,6 +62,23 @@ def _give_back_memory() -> None:
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
+def _lower_priority(niceness: int) -> None:
+    """Run at ``niceness``, and make this process's scheduling group yield as much.
+
+    Linux with autogroups (the default on desktops and many servers) shares the CPU between
+    sessions first and applies nice values only inside one: a niced loader in the server's
+    session still earned that session a full share, taken from every other program on the
+    machine (clients, the dashboard's queries). The server starts the loader in a session of
+    its own, whose group gets the same niceness here. A loader started in someone else's
+    session (by hand, from a shell) leaves that session's group alone; where the kernel has no
+    autogroups there is nothing to set.
+    """
+    os.nice(niceness)
+    if os.getsid(0) == os.getpid():
+        with contextlib.suppress(OSError):
+            Path("/proc/self/autogroup").write_text(str(niceness))
+
+
 def _restart(root: Path, parent_pid: int | None) -> NoReturn:
     """Replace this process by a fresh loader (same pid, so the server keeps its handle)."""
     command = [sys.executable, "-m", "insightloop.api.loader_process", str(root), "--restarted"]
@@ -88,7 +105,7 @@ def run_loader(root: Path, *, parent_pid: int | None = None, restarted: bool = F
     settings = load_settings(layout.config_file)
     logging.getLogger("insightloop").setLevel(settings.log_level)
     if settings.collect.loader_niceness and not restarted:  # a restarted one keeps its own
-        os.nice(settings.collect.loader_niceness)
+        _lower_priority(settings.collect.loader_niceness)
     limit = settings.collect.loader_max_memory_mb
     stop = threading.Event()
 
@@ -127,7 +144,9 @@ def start_loader_process(root: Path) -> subprocess.Popen[bytes]:
     the workers of this process's server leave loading to it."""
     os.environ[LOADER_ENV] = "process"
     command = [sys.executable, "-m", "insightloop.api.loader_process", str(root)]
-    return subprocess.Popen([*command, "--parent-pid", str(os.getpid())])
+    # A session of its own: its scheduling group can yield (see _lower_priority), and a Ctrl-C
+    # at the terminal reaches the server, which stops the loader after its last pass.
+    return subprocess.Popen([*command, "--parent-pid", str(os.getpid())], start_new_session=True)
 
 
 def stop_loader_process(proc: subprocess.Popen[bytes]) -> None:

@@ -29,12 +29,13 @@ def serve_workspace(root: Path, host: str, port: int, workers: int = 1) -> None:
     console.print("Press Ctrl+C to stop.")
     try:
         uvicorn.run(
-            "insightloop.api.app:create_app",
+            "insightloop.api.app:serving_app",
             factory=True,
             host=host,
             port=port,
             workers=workers,
             log_level="warning",
+            access_log=False,  # not shown at warning level, but its arguments cost per request
             # uvloop + httptools: the default h11 stack stalls keep-alive responses
             # (ARCHITECTURE.md).
             loop="auto",

@@ -8,7 +8,10 @@ never share a file. A record is one accepted request::
 little-endian, where ``length`` counts the bytes after the CRC and the CRC covers them. Writes
 go through one thread per process that takes every record waiting, writes them with one
 ``write`` and makes them durable with one ``fdatasync`` (group commit): under load many
-requests share a sync, and no request is answered before its record is on disk.
+requests share a sync, and no request is answered before its record is on disk. Requests of
+one event loop are handed to that thread together, once per turn of the loop, and are told
+together when their sync returns: one hand-over between the threads per group, not per
+request.
 
 A writer holds an exclusive ``flock`` on its open segment. A reader that can take the lock
 knows the writer is gone (closed, rotated, or crashed): the segment will not grow, and a torn
@@ -79,7 +82,9 @@ class LandingLog:
         self.directory = directory
         self.segment_bytes = segment_bytes
         self.sync = sync
-        self._queue: queue.SimpleQueue[tuple[bytes, Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[list[bytes], Any] | None] = queue.SimpleQueue()
+        # Records of each event loop waiting for its next turn, with the futures to settle.
+        self._pending: dict[asyncio.AbstractEventLoop, tuple[list[bytes], list[Any]]] = {}
         self._fd: int | None = None
         self._path: Path | None = None
         self._size = 0
@@ -94,25 +99,40 @@ class LandingLog:
 
     async def append(self, header: dict[str, Any], body: bytes) -> None:
         """Append one record; returns once it is durable (raises ``OSError`` if it is not)."""
+        if self._closed:
+            raise OSError("the landing log is closed")
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self._submit(frame(header, body), (loop, done))
+        group = self._pending.get(loop)
+        if group is None:
+            group = self._pending[loop] = ([], [])
+            loop.call_soon(self._hand_over, loop)
+        group[0].append(frame(header, body))
+        group[1].append(done)
         await done
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Give the records this loop gathered in one turn to the writer thread."""
+        chunks, futures = self._pending.pop(loop)
+        try:
+            self._submit(chunks, (loop, futures))
+        except OSError as error:
+            _settle(futures, error)
 
     def append_sync(self, header: dict[str, Any], body: bytes) -> None:
         """Append one record from synchronous code; returns once it is durable."""
         done = threading.Event()
         failure: list[BaseException] = []
-        self._submit(frame(header, body), (done, failure))
+        self._submit([frame(header, body)], (done, failure))
         done.wait()
         if failure:
             raise failure[0]
 
-    def _submit(self, data: bytes, waiter: Any) -> None:
+    def _submit(self, chunks: list[bytes], waiter: Any) -> None:
         if self._closed:
             raise OSError("the landing log is closed")
         self._ensure_thread()
-        self._queue.put((data, waiter))
+        self._queue.put((chunks, waiter))
 
     def _ensure_thread(self) -> None:
         if self._thread is not None and self._pid == os.getpid():
@@ -137,7 +157,7 @@ class LandingLog:
                     break
             work = [i for i in items if i is not None]
             if work:
-                self._write([data for data, _ in work], [w for _, w in work])
+                self._write([data for chunks, _ in work for data in chunks], [w for _, w in work])
             if None in items:
                 self._close_segment()
                 return
@@ -203,13 +223,14 @@ def _notify(waiter: Any, error: BaseException | None) -> None:
         first.set()
 
 
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():  # the request was cancelled (client gone); the record is kept anyway
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
+def _settle(futures: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in futures:
+        if future.done():  # the request was cancelled (client gone); the record is kept anyway
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 def _sync_directory(directory: Path) -> None:
