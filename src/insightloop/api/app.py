@@ -114,7 +114,7 @@ def serving_app() -> FastAPI:
     The garbage collector is tuned for serving: what start-up built (modules, the app) is
     frozen out of its scans, and its youngest generation is collected after
     :data:`SERVING_GC_THRESHOLD` net allocations instead of 700. A request of 100 collected
-    events parses some 400 containers, so the default collected on about every second request
+    events parses some 400 containers, so the default collected on about every fifth request
     (13% of the collection path's CPU, measured). Cycles are still collected, less often.
     """
     app = create_app()

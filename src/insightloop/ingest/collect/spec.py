@@ -173,7 +173,7 @@ def messages_of(payload: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     problems = []
     for index, message in enumerate(messages):
         if _plain_track(message):
-            continue  # the common case, checked inline (this loop runs for every message)
+            continue  # the common case, by a cheaper test (this loop runs for every message)
         problem = message_problem(message)
         if problem is not None:
             problems.append({"index": index, "problem": problem})
