@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import ibis
 import orjson
@@ -76,7 +77,7 @@ def _fingerprint(engine: Engine, config: AnalyticsConfig) -> str:
 
 def build_activity_marts(
     engine: Engine, identity: IdentityConfig, config: AnalyticsConfig, *, run_id: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Write ``activity_orders``, ``activity_purchases`` and their stamp; returns a summary."""
     # Taken first: whatever changes while the tables are written makes them stale, not wrong.
     fingerprint = _fingerprint(engine, config)

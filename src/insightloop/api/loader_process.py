@@ -79,11 +79,15 @@ def _lower_priority(niceness: int) -> None:
             Path("/proc/self/autogroup").write_text(str(niceness))
 
 
+def _command(root: Path, parent_pid: int | None, *flags: str) -> list[str]:
+    """The command line of a loader for the workspace at ``root``."""
+    command = [sys.executable, "-m", "insightloop.api.loader_process", str(root), *flags]
+    return command if parent_pid is None else [*command, "--parent-pid", str(parent_pid)]
+
+
 def _restart(root: Path, parent_pid: int | None) -> NoReturn:
     """Replace this process by a fresh loader (same pid, so the server keeps its handle)."""
-    command = [sys.executable, "-m", "insightloop.api.loader_process", str(root), "--restarted"]
-    if parent_pid is not None:
-        command += ["--parent-pid", str(parent_pid)]
+    command = _command(root, parent_pid, "--restarted")
     sys.stdout.flush()
     sys.stderr.flush()
     # A stop asked for while the new process starts waits (blocked signals stay blocked, and
@@ -143,10 +147,9 @@ def start_loader_process(root: Path) -> subprocess.Popen[bytes]:
     """Start the loader for the workspace at ``root`` as a child of this process, and make
     the workers of this process's server leave loading to it."""
     os.environ[LOADER_ENV] = "process"
-    command = [sys.executable, "-m", "insightloop.api.loader_process", str(root)]
     # A session of its own: its scheduling group can yield (see _lower_priority), and a Ctrl-C
     # at the terminal reaches the server, which stops the loader after its last pass.
-    return subprocess.Popen([*command, "--parent-pid", str(os.getpid())], start_new_session=True)
+    return subprocess.Popen(_command(root, os.getpid()), start_new_session=True)
 
 
 def stop_loader_process(proc: subprocess.Popen[bytes]) -> None:

@@ -126,8 +126,7 @@ def _activity(ctx: StepContext) -> StepResult:
         analytics_config(ctx.settings.analytics),
         run_id=ctx.run_id,
     )
-    rows = int(str(summary["orders"])) + int(str(summary["order_lines"]))
-    return StepResult(rows_written=rows, summary=summary)
+    return StepResult(rows_written=summary["orders"] + summary["order_lines"], summary=summary)
 
 
 def _measures(ctx: StepContext) -> StepResult:
