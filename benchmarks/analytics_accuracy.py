@@ -13,7 +13,8 @@ then compares with ``truth/persons.parquet``, which the platform never reads:
   horizon with the value they really bought in the holdout (``holdout_value_eur``), and with the
   generator's own expectation of it (``expected_holdout_value_eur``);
 - **personas**: the adjusted Rand index of the personas against the planted types, as the
-  pipeline chose k, and with k fixed to the number of planted types.
+  pipeline chose k, and with k fixed to the number of planted types; and, as the ceiling, that
+  of a classifier trained on the planted types with the same features (cross-validated).
 
 A truth person is the customer most of their records went to (``benchmarks.identity_accuracy``).
 """
@@ -32,7 +33,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 from scipy.stats import spearmanr
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
+from sklearn.model_selection import cross_val_predict
 
 from benchmarks.identity_accuracy import person_owners
 
@@ -46,7 +49,7 @@ def score_analytics(workspace: Path, company: Path) -> dict[str, Any]:
     from insightloop.analytics.attributes import measures_day
     from insightloop.analytics.config import analytics_config
     from insightloop.analytics.personas import fit_personas
-    from insightloop.analytics.workspace_personas import features_expr
+    from insightloop.analytics.workspace_personas import DESCRIBED, features_expr
     from insightloop.identity.config import identity_config
 
     persons = pq.read_table(company / "truth" / "persons.parquet").to_pandas()
@@ -92,13 +95,10 @@ def score_analytics(workspace: Path, company: Path) -> dict[str, Any]:
 
     named = truth.merge(personas, on="customer_id", how="inner").drop_duplicates("customer_id")
     planted = int(persons["true_persona"].nunique())
+    columns = [c for c in features.column_names if c not in {"customer_id", *DESCRIBED}]
     fixed = fit_personas(
         features,
-        feature_columns=[
-            c
-            for c in features.column_names
-            if c not in {"customer_id", "top_channel", "top_category", "profit_12m"}
-        ],
+        feature_columns=columns,
         categorical_columns=("top_channel", "top_category"),
         value_column="profit_12m",
         k=planted,
@@ -117,8 +117,22 @@ def score_analytics(workspace: Path, company: Path) -> dict[str, Any]:
         "ari_k_planted": round(
             float(adjusted_rand_score(fixed_named["true_persona"], fixed_named["persona_id"])), 4
         ),
+        "ari_supervised_ceiling": _supervised_ceiling(features, columns, truth),
+        "features": columns,
     }
     return out
+
+
+def _supervised_ceiling(features: Any, columns: list[str], truth: pd.DataFrame) -> float:
+    """The adjusted Rand index of a classifier *trained on the planted types* with the same
+    features (5-fold cross-validated predictions): how much of the types the features carry at
+    all, the ceiling an unsupervised method can approach."""
+    table = features.to_pandas().merge(
+        truth[["customer_id", "true_persona"]].drop_duplicates("customer_id"), on="customer_id"
+    )
+    model = HistGradientBoostingClassifier(max_iter=200, random_state=0)
+    predicted = cross_val_predict(model, table[columns], table["true_persona"], cv=5)
+    return round(float(adjusted_rand_score(table["true_persona"], predicted)), 4)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -39,7 +39,10 @@ def analysed(company: Company, tmp_path_factory: pytest.TempPathFactory) -> tupl
 
 # Measured on this company (seed 7, 2,000 customers) and on the 2,000-customer demo of seed 42:
 # AUC 0.85 for those who had dropped out by the end of the data, Spearman 0.58 against the
-# holdout value (0.66 against the generator's own expectation), ARI 0.20 (0.30 with k = 5).
+# holdout value (0.66 against the generator's own expectation). Personas (seed 7 / seed 42): ARI
+# 0.34 / 0.44 with k chosen, 0.45 / 0.46 with k = 5, against 0.49 / 0.59 for a classifier trained
+# on the planted types with the same features (0.20 and 0.30 before the discounts were loaded
+# and the shares shrunk).
 def test_probability_alive_tells_who_had_dropped_out(analysed: tuple[Path, dict]) -> None:
     scores: dict[str, Any] = analysed[1]["p_alive"]
     assert scores["dead_at_end"]["auc"] >= 0.75
@@ -53,11 +56,13 @@ def test_lifetime_value_ranks_customers_by_what_they_buy_next(analysed: tuple[Pa
     assert scores["spearman_expected_value"] >= 0.5
 
 
-def test_personas_find_more_than_chance(analysed: tuple[Path, dict]) -> None:
+def test_personas_recover_the_planted_types(analysed: tuple[Path, dict]) -> None:
     scores = analysed[1]["personas"]
     assert 2 <= scores["k_chosen"] <= 8
-    assert scores["ari_chosen_k"] > 0.1
-    assert scores["ari_k_planted"] > 0.1
+    assert scores["ari_chosen_k"] > 0.25
+    assert scores["ari_k_planted"] > 0.35
+    # Most of what the features carry: against a classifier trained on the answers.
+    assert scores["ari_k_planted"] > 0.75 * scores["ari_supervised_ceiling"]
 
 
 def test_the_starter_segments_have_members(analysed: tuple[Path, dict]) -> None:

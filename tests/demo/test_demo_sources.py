@@ -171,7 +171,7 @@ def test_orders_are_json_lines_with_nested_items_and_returns(company: Company) -
         assert order["items"]
         assert isinstance(order["returns"], list)
         for item in order["items"]:
-            assert set(item) == {"sku", "qty", "unit_price", "discount_pct"}
+            assert set(item) == {"sku", "qty", "unit_price", "discount_pct", "discount"}
         if order["delivered_at"] and (
             _parse_time(order["delivered_at"]).date().isoformat() > order["promised_delivery_date"]
         ):

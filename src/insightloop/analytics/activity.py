@@ -75,7 +75,9 @@ def _orders(
     o = o.filter(status.isnull() | ~status.isin(CANCELLED))
     items = engine.table("order_items")
     line = ibis.coalesce(items.line_amount, items.quantity * items.unit_price)
-    totals = items.group_by(_oid=items.order_id).aggregate(_lines=line.sum())
+    totals = items.group_by(_oid=items.order_id).aggregate(
+        _lines=line.sum(), _line_discount=items.discount_amount.sum()
+    )
     o = o.left_join(totals, o.order_id == totals._oid).drop("_oid")
     o = _with_rate(o, o.currency, config)
     # One row per order even when a source delivered an order twice with different details.
@@ -86,7 +88,11 @@ def _orders(
         currency=o.currency.max(),
         status=o.status.max(),
         amount=(ibis.coalesce(o.total_amount, o._lines).cast("float64") * o._rate).max(),
-        discount=(o.discount_amount.cast("float64") * o._rate).max(),
+        # The order's own discount, else the sum of its lines' discounts (tills and web shops
+        # often give discounts per line only).
+        discount=(
+            ibis.coalesce(o.discount_amount, o._line_discount).cast("float64") * o._rate
+        ).max(),
         returned=(o.returned_amount.cast("float64") * o._rate).max(),
         late=(o.delivered_at > o.promised_delivery_at).any(),
     )
@@ -119,6 +125,7 @@ def purchases_of(orders: ir.Table, engine: Engine, config: AnalyticsConfig) -> i
         "channel",
         quantity=j.quantity,
         amount=line.cast("float64") * j._rate,
+        discount=j.discount_amount.cast("float64") * j._rate,
         cost=j.quantity.cast("float64") * j._cost.cast("float64") * j._prate,
         returned_quantity=returned,
     )

@@ -29,27 +29,26 @@ from insightloop.analytics.personas import PersonaModel, fit_personas
 from insightloop.errors import InsightloopError
 from insightloop.store import Engine
 
-__all__ = ["CARDS_TABLE", "FEATURES", "PersonasReport", "build_personas"]
+__all__ = ["CARDS_TABLE", "FEATURES", "PersonasReport", "build_personas", "features_expr"]
 
 CARDS_TABLE = "personas"
 
-#: Measures the personas are clustered on (recency and tenure are left to the lifecycle stages:
-#: with them, the clusters split active from lapsed customers instead of telling types apart).
-FEATURES = (
-    "orders_365d",
-    "revenue_365d",
-    "avg_order_value",
-    "purchase_interval_days",
-    "store_share",
-    "web_share",
-    "app_share",
-    "discount_rate",
-    "return_rate",
-    "contacts_365d",
-    "events_90d",
-)
-#: Categories with the most customers that get a spend-share feature each.
+#: Measures the personas are clustered on, besides the shares and the age below. Recency and
+#: tenure are left to the lifecycle stages (with them, the clusters split active from lapsed
+#: customers instead of telling types apart); windows like ``_365d`` are left out too: a type
+#: shows over a customer's whole history, and most customers have no order in any one year.
+FEATURES = ("orders", "avg_order_value")
+#: Columns the cards describe but the clustering does not use.
+DESCRIBED = ("top_channel", "top_category", "profit_12m")
+#: Categories (those with the most customers) that get a share feature each; channels likewise.
 MAX_CATEGORIES = 12
+MAX_CHANNELS = 6
+#: Prior strength of the shares, in orders or order lines: a customer's share is
+#: ``(count + SHARE_PRIOR * base share) / (total + SHARE_PRIOR)``, so one app order makes a
+#: customer lean towards the app, not 100 % app (empirical Bayes shrinkage towards the base).
+SHARE_PRIOR = 2.0
+#: Ages outside this range (placeholders such as 1900-01-01) are treated as unknown.
+AGE_RANGE = (10.0, 110.0)
 
 
 @dataclass(frozen=True)
@@ -78,33 +77,68 @@ def _slug(value: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_") or "other"
 
 
-def _category_shares(engine: Engine, purchases: ir.Table) -> ir.Table | None:
-    """Per customer, the share of spend in each of the most common categories."""
-    p = purchases.filter(purchases.category.notnull() & (purchases.amount > 0))
-    common = p.group_by("category").aggregate(n=p.customer_id.nunique())
-    top = engine.records(common.order_by([ibis.desc("n"), "category"]).limit(MAX_CATEGORIES))
-    names = [str(r["category"]) for r in top]
-    total = p.amount.sum()
-    shares = {
-        f"cat_{_slug(c)}": p.amount.sum(where=p.category == c) / total.nullif(0) for c in names
-    }
-    return p.group_by(_cid=p.customer_id).aggregate(**shares) if shares else None
+def _shares(
+    engine: Engine, rows: ir.Table, column: str, prefix: str, limit: int, flags: dict[str, Any]
+) -> ir.Table | None:
+    """Per customer, the shrunk share of ``rows`` with each of the most common values of
+    ``column`` (and of each 0/1 flag in ``flags``), as ``<prefix><slug>`` columns."""
+    common = rows.filter(rows[column].notnull())
+    common = common.group_by(column).aggregate(n=common.customer_id.nunique())
+    top = engine.records(common.order_by([ibis.desc("n"), column]).limit(limit))
+    counts = {f"{prefix}{_slug(str(r[column]))}": rows[column] == r[column] for r in top}
+    counts.update(flags)
+    if not counts:
+        return None
+    sums = {name: cond.cast("int64").sum() for name, cond in counts.items()}
+    base = engine.records(rows.aggregate(_n=rows.count(), **sums))[0]
+    if not base["_n"]:
+        return None
+    per = rows.group_by(_cid=rows.customer_id).aggregate(_n=rows.count(), **sums)
+    return per.select(
+        "_cid",
+        **{
+            name: (per[name] + SHARE_PRIOR * (base[name] or 0) / base["_n"])
+            / (per._n + SHARE_PRIOR)
+            for name in counts
+        },
+    )
+
+
+def _age(engine: Engine, as_of: date) -> ir.Table | None:
+    if not engine.has_table("customers"):
+        return None
+    c = engine.table("customers")
+    end = ibis.literal(as_of_end(as_of)).epoch_seconds()
+    years = (end - c.birth_date.cast("timestamp").epoch_seconds()) / (365.25 * 86_400)
+    low, high = AGE_RANGE
+    age = ibis.cases((years.between(low, high), years), else_=ibis.null("float64"))
+    return c.group_by(_aid=c.customer_id).aggregate(age_years=age.cast("float64").max())
 
 
 def features_expr(engine: Engine, acts: Activity, as_of: date) -> ir.Table:
-    """The feature table: one row per customer who ever ordered."""
+    """The feature table: one row per customer who ever ordered (docs/personas.md)."""
     m = engine.table(MEASURES_TABLE)
-    m = m.filter(m.orders > 0)
-    m = m.mutate(
-        discount_rate=ibis.cases(
-            (m.revenue_365d > 0, m.discount_365d / m.revenue_365d), else_=ibis.null("float64")
-        )
-    )
-    t = m.select("customer_id", *FEATURES, "top_channel", "top_category", "profit_12m")
-    purchases = acts.purchases.filter(acts.purchases.at < ibis.literal(as_of_end(as_of)))
-    shares = _category_shares(engine, purchases)
-    if shares is not None:
-        t = t.left_join(shares, t.customer_id == shares._cid).drop("_cid")
+    t = m.filter(m.orders > 0).select("customer_id", *FEATURES, *DESCRIBED)
+    end = ibis.literal(as_of_end(as_of))
+    orders = acts.orders.filter(acts.orders.at < end)
+    lines = acts.purchases.filter(acts.purchases.at < end)
+    parts = [
+        _shares(engine, orders, "channel", "share_", MAX_CHANNELS, {}),
+        _shares(
+            engine,
+            lines,
+            "category",
+            "share_cat_",
+            MAX_CATEGORIES,
+            {"discount_share": ibis.coalesce(lines.discount, 0) > 0},
+        ),
+    ]
+    for part in parts:
+        if part is not None:
+            t = t.left_join(part, t.customer_id == part._cid).drop("_cid")
+    age = _age(engine, as_of)
+    if age is not None:
+        t = t.left_join(age, t.customer_id == age._aid).drop("_aid")
     return t
 
 
@@ -129,14 +163,15 @@ def build_personas(
             previous = PersonaModel.load(path)
         except InsightloopError:
             previous = None  # an unreadable or older model: start afresh (ids are new)
-    numeric = [
-        c
-        for c in features.column_names
-        if c not in {"customer_id", "top_channel", "top_category", "profit_12m"}
-    ]
+    numeric = [c for c in features.column_names if c not in {"customer_id", *DESCRIBED}]
+    if previous is not None and not set(previous.feature_columns) <= set(numeric):
+        # A feature of the previous model is gone (a category left the top ones, or a release
+        # changed the features): the personas start afresh, with new ids.
+        previous = None
     result = fit_personas(
         features,
-        feature_columns=numeric,
+        # With a previous model, its own columns (a new category's share waits for a new model).
+        feature_columns=None if previous is not None else numeric,
         categorical_columns=("top_channel", "top_category"),
         value_column="profit_12m",
         k=k,

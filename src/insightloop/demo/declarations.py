@@ -269,6 +269,7 @@ def _sales(path: _Path) -> dict[str, dict[str, Any]]:
                 "sku": "items.sku",
                 "quantity": "items.qty",
                 "unit_price": "items.unit_price",
+                "discount_amount": "items.discount",
             },
         },
         "pos_receipts": {
@@ -307,6 +308,7 @@ def _sales(path: _Path) -> dict[str, dict[str, Any]]:
                 "quantity": "qty",
                 "unit_price": "unit_price",
                 "line_amount": "line_amount",
+                "discount_amount": "discount",
             },
         },
         "products": {

@@ -113,6 +113,8 @@ def order_chunk(rng: np.random.Generator, ctx: SalesContext, ids: pa.Array) -> F
         money(b.line_unit_cents[lines]),
         ',"discount_pct":',
         int_str(b.line_discount[lines]),
+        ',"discount":',
+        money(b.line_qty[lines] * (b.line_list_cents[lines] - b.line_unit_cents[lines])),
         "}",
     )
     counts = np.bincount(line_order, minlength=n)

@@ -86,6 +86,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "load batches and the data-quality scorecard"),
     Migration(4, "identity: order, contact and survey e-mails; identifier map; review queue"),
     Migration(5, "collection: progress of the landing-log loader"),
+    Migration(6, "order lines: discount amount"),
 )
 
 

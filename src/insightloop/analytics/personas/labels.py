@@ -31,6 +31,7 @@ _RULES: tuple[tuple[str, str | None, str | None], ...] = (
     ),
     (r"recency|days_since|inactive", "Lapsing", "Recently active"),
     (r"tenure|customer_age|days_since_first|first_purchase", "Long-standing", "New"),
+    (r"(^|_)age($|_)|birth", "Older", "Young"),
     (r"interval|gap", "Occasional", "Regular"),
     (r"return", "Many returns", "Few returns"),
     (r"contact|complaint|ticket|call", "Service-heavy", None),

@@ -85,6 +85,7 @@ ALIASES: dict[str, dict[str, str]] = {
         "unit_price": "unitprice price pris styckpris 单价",
         "line_amount": "lineamount linetotal lineamt radbelopp 行金额 小计",
         "returned_quantity": "returnedqty returnedquantity returqty 退货数量",
+        "discount_amount": "discount discountamount linediscount rabatt 折扣 优惠",
     },
     "products": {
         "sku": "sku productid itemid articleno artikelnr productcode 商品编号",

@@ -144,6 +144,7 @@ _SOURCE = (
         _c("unit_price", MONEY, "Price per unit."),
         _c("line_amount", MONEY, "Amount of the line."),
         _c("returned_quantity", "int64", "Units returned."),
+        _c("discount_amount", MONEY, "Discount granted on the line (list price less paid).", 6),
     ),
     _source_table(
         "products",
