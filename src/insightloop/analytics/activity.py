@@ -205,11 +205,15 @@ def activity(
     identity: IdentityConfig,
     config: AnalyticsConfig,
     values: Sequence[str] | None = None,
+    *,
+    sales: tuple[ir.Table, ir.Table] | None = None,
 ) -> Activity:
     """The behaviour tables of the workspace behind ``engine``.
 
     ``values``: when given, only rows carrying one of these identifier values (the identifiers of
     the customers a refresh is for) are read, which the engine checks before the joins.
+    ``sales``: the orders and order lines to use as they are (the ``activity`` step's tables)
+    instead of building them.
 
     Examples
     --------
@@ -223,10 +227,12 @@ def activity(
     ['amount', 'at', 'channel', 'currency']
     >>> ws.close()
     """
-    orders = _orders(engine, identity, config, values)
+    if sales is None:
+        orders = _orders(engine, identity, config, values)
+        sales = (orders, purchases_of(orders, engine, config))
     return Activity(
-        orders=orders,
-        purchases=purchases_of(orders, engine, config),
+        orders=sales[0],
+        purchases=sales[1],
         events=_events(engine, identity, values),
         contacts=_contacts(engine, identity, values),
         feedback=_feedback(engine, identity, values),

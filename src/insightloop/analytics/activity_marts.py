@@ -14,17 +14,17 @@ loaded since), of the merges and splits and of the manual identity decisions (a 
 from the dashboard or the CLI), the size and newest run id of the identifier map (rewritten by
 every resolution and decision; the devices the collection API's loader adds are left out, since
 orders are found by source key and e-mail, never by device) and the analytics settings the
-amounts were converted with. Checking it costs a few aggregations.
+amounts were converted with. Checking it costs one query of a few aggregations.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import orjson
 import pyarrow as pa
 
@@ -62,22 +62,36 @@ _FORMAT = 2
 
 
 def _fingerprint(engine: Engine, config: AnalyticsConfig) -> str:
-    """What the materialised tables depend on, as a digest (see the module docs)."""
+    """What the materialised tables depend on, as a digest (see the module docs): one query."""
     parts: list[object] = [_FORMAT, config.currency, sorted(config.exchange_rates.items())]
+    present = set(engine.tables())
+    stats = []
     for name, key, at in _WATCHED:
-        if engine.has_table(name):
+        if name in present:
             t = engine.table(name)
-            row = engine.records(t.aggregate(n=t.count(), k=t[key].max(), at=t[at].max()))[0]
-            parts.append([name, row["n"], row["k"], str(row["at"])])
-    if engine.has_table(IDENTIFIER_MAP):
+            stats.append(_stat(t, name, t[key].max(), t[at].max()))
+    if IDENTIFIER_MAP in present:
         # Rewritten by every resolution and manual decision (with its run id); the loader of
         # received events adds only devices (anonymous ids), which orders are never found by.
         m = engine.table(IDENTIFIER_MAP)
         m = m.filter(m.rule.isnull() | (m.rule != REALTIME_RULE))
-        row = engine.records(m.aggregate(n=m.count(), run=m.run_id.max()))[0]
-        parts.append([IDENTIFIER_MAP, row["n"], row["run"]])
+        stats.append(_stat(m, IDENTIFIER_MAP, m.run_id.max(), ibis.null("string")))
+    if stats:
+        rows = engine.records(stats[0].union(*stats[1:], distinct=False))
+        parts.extend(sorted([r["t"], r["n"], r["k"], r["at"]] for r in rows))
     digest = hashlib.sha256(orjson.dumps(parts, default=str))
     return digest.hexdigest()
+
+
+def _stat(t: ir.Table, name: str, key: ir.Value, at: ir.Value) -> ir.Table:
+    """One row: the table's name, row count, newest key and newest time (as text, so that the
+    rows of every table stack into one query)."""
+    return t.aggregate(
+        t=ibis.literal(name),
+        n=t.count().cast("int64"),
+        k=key.cast("string"),
+        at=at.cast("string"),
+    )
 
 
 def build_activity_marts(
@@ -106,7 +120,8 @@ def build_activity_marts(
 
 def marts_current(engine: Engine, config: AnalyticsConfig) -> bool:
     """Whether the materialised tables exist and nothing they depend on changed since."""
-    if not all(engine.has_table(t) for t in (ORDERS_TABLE, PURCHASES_TABLE, STAMP_TABLE)):
+    present = set(engine.tables())
+    if not all(t in present for t in (ORDERS_TABLE, PURCHASES_TABLE, STAMP_TABLE)):
         return False
     rows = engine.records(engine.table(STAMP_TABLE).select("fingerprint"))
     return len(rows) == 1 and rows[0]["fingerprint"] == _fingerprint(engine, config)
@@ -115,7 +130,7 @@ def marts_current(engine: Engine, config: AnalyticsConfig) -> bool:
 def slicing_activity(engine: Engine, identity: IdentityConfig, config: AnalyticsConfig) -> Activity:
     """The behaviour tables for slicing: orders and order lines from the materialised tables
     while they are current, everything else (and everything when they are not) live."""
-    live = activity(engine, identity, config)
     if not marts_current(engine, config):
-        return live
-    return replace(live, orders=engine.table(ORDERS_TABLE), purchases=engine.table(PURCHASES_TABLE))
+        return activity(engine, identity, config)
+    sales = (engine.table(ORDERS_TABLE), engine.table(PURCHASES_TABLE))
+    return activity(engine, identity, config, sales=sales)

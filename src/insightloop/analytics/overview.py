@@ -231,9 +231,10 @@ def clv_histogram(
 ) -> tuple[list[float], list[int]]:
     """Customers by lifetime value in ``bins`` equal bins from 0 to the 99th percentile (the
     last bin also holds the values above it); two small engine queries."""
-    customers = sources.customers
-    if customers is None or "clv" not in customers.columns:
+    if "clv" not in sources.customer_schema():
         return [], []
+    customers = sources.customers_with(("clv", "country", "top_channel"))
+    assert customers is not None
     t = customers.filter(customers.clv.notnull())
     if filters.country:
         t = t.filter(t.country == filters.country)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from insightloop.analytics.cube.catalogue import (
@@ -25,7 +26,7 @@ from insightloop.analytics.cube.catalogue import (
 from insightloop.analytics.cube.plan import CubeSources, Plan, PlannedFilter
 from insightloop.analytics.cube.query import Query
 
-__all__ = ["SUPPRESSED", "column_name", "cube_expr", "ordered"]
+__all__ = ["SUPPRESSED", "column_name", "cube_expr", "ordered", "referenced_columns"]
 
 #: The flag column of the rows: a value was hidden because too few customers are behind it.
 SUPPRESSED = "suppressed"
@@ -91,8 +92,7 @@ def _part(plan: Plan, sources: CubeSources, source: str) -> ir.Table:
     """The measures of one source by the plan's dimensions, with the other sources' measures
     as empty columns (so the parts stack)."""
     if source == CUSTOMER_SOURCE:
-        assert sources.customers is not None  # the plan checked it
-        t = _customer_columns(sources.customers, plan)
+        t = _customer_columns(_customer_base(plan, sources, with_measures=True), plan)
     else:
         t = _window(sources.activity.get(source), plan.query)
         for f in plan.activity_filters():
@@ -133,6 +133,27 @@ def _column_filters(plan: Plan) -> list[PlannedFilter]:
     return [f for f in plan.customer_filters() if not f.on_segments]
 
 
+def _customer_base(plan: Plan, sources: CubeSources, *, with_measures: bool) -> ir.Table:
+    """The customer table with only the columns the plan reads: its filters', its dimensions'
+    and (``with_measures``) those its customer measures aggregate."""
+    full = sources.customers
+    assert full is not None  # the plan checked it
+    needed = {f.column for f in _column_filters(plan)} | {d.column for d in _customer_dims(plan)}
+    if with_measures:
+        for m in plan.measures:
+            if m.source == CUSTOMER_SOURCE:
+                needed |= referenced_columns(m.aggregate(full), full)
+    narrow = sources.customers_with(needed)
+    assert narrow is not None
+    return narrow
+
+
+def referenced_columns(expr: ir.Expr, table: ir.Table) -> set[str]:
+    """The columns of ``table`` that ``expr`` reads."""
+    fields = expr.op().find(ops.Field)
+    return {f.name for f in fields if f.rel == table.op()}
+
+
 def _customer_columns(base: ir.Table, plan: Plan) -> ir.Table:
     """The customer table filtered, with its dimensions as ``_c_<name>``."""
     conditions = [_predicate(base[f.column], f) for f in _column_filters(plan)]
@@ -147,8 +168,7 @@ def _with_customers(t: ir.Table, plan: Plan, sources: CubeSources) -> ir.Table:
     filtered = bool(_column_filters(plan))
     if not dims and not filtered:
         return t
-    assert sources.customers is not None  # the plan checked it
-    base = _customer_columns(sources.customers, plan)
+    base = _customer_columns(_customer_base(plan, sources, with_measures=False), plan)
     base = base.select(_ck=base.customer_id, **{f"_c_{d.name}": base[f"_c_{d.name}"] for d in dims})
     # Inner when the customers are filtered (only theirs count), else left (every row counts,
     # with empty dimensions for a customer the table does not know).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -20,7 +20,12 @@ import ibis.expr.types as ir
 
 from insightloop.analytics.activity import Activity
 from insightloop.analytics.activity_marts import slicing_activity
-from insightloop.analytics.attributes import current_segments, customer_attributes, measures_day
+from insightloop.analytics.attributes import (
+    ATTRIBUTE_TABLES,
+    attributes_from,
+    current_segments,
+    measures_day,
+)
 from insightloop.analytics.config import AnalyticsConfig
 from insightloop.analytics.cube.catalogue import (
     ACTIVITY,
@@ -71,14 +76,45 @@ class CubeSources:
 
     @functools.cached_property
     def customers(self) -> ir.Table | None:
-        attributes = customer_attributes(self.engine)
-        if not self.engine.has_table("customers"):
+        return self._customers(None)
+
+    def customers_with(self, columns: Iterable[str]) -> ir.Table | None:
+        """The rows of :attr:`customers` with only ``columns`` (and ``customer_id``): what a
+        query runs on, since the narrower expression compiles many times faster."""
+        wanted = frozenset(columns)
+        if wanted not in self._narrow:
+            self._narrow[wanted] = self._customers(wanted)
+        return self._narrow[wanted]
+
+    @functools.cached_property
+    def _attribute_columns(self) -> frozenset[str]:
+        attributes = attributes_from(self._tables)
+        return frozenset(attributes.columns) if attributes is not None else frozenset()
+
+    @functools.cached_property
+    def _narrow(self) -> dict[frozenset[str], ir.Table | None]:
+        return {}
+
+    @functools.cached_property
+    def _tables(self) -> dict[str, ir.Table]:
+        """The customer tables, opened once (each opening asks the engine for the schema)."""
+        present = set(self.engine.tables())
+        names = (*ATTRIBUTE_TABLES, "customers")
+        return {name: self.engine.table(name) for name in names if name in present}
+
+    def _customers(self, columns: frozenset[str] | None) -> ir.Table | None:
+        attributes = attributes_from(self._tables, columns)
+        if "customers" not in self._tables:
             return attributes
-        golden = self.engine.table("customers")
-        keep = [c for c in GOLDEN_COLUMNS if attributes is None or c not in attributes.columns]
-        golden = golden.select("customer_id", *keep)
+        # The golden record's columns the attributes do not have (their own country wins).
+        keep = [c for c in GOLDEN_COLUMNS if c not in self._attribute_columns]
+        if columns is not None:
+            keep = [c for c in keep if c in columns]
+        golden = self._tables["customers"].select("customer_id", *keep)
         if attributes is None:
             return golden
+        if not keep:
+            return attributes
         golden = golden.rename(_gk="customer_id")
         joined = attributes.left_join(golden, attributes.customer_id == golden._gk)
         return joined.drop("_gk")

@@ -141,10 +141,13 @@ def run_query(
         sources = CubeSources(engine, identity, config)
     plan = plan_query(query, sources)
     rows_expr = ordered(cube_expr(plan, sources, min_group_size=min_group_size), plan)
-    everything = plan.without_dimensions()
-    totals_expr = cube_expr(everything, sources, min_group_size=min_group_size)
     rows = [_named(r, plan) for r in engine.records(rows_expr)]
-    totals = [_named(r, everything) for r in engine.records(totals_expr)]
+    if plan.by:
+        everything = plan.without_dimensions()
+        totals_expr = cube_expr(everything, sources, min_group_size=min_group_size)
+        totals = [_named(r, everything) for r in engine.records(totals_expr)]
+    else:
+        totals = [dict(r) for r in rows]  # without dimensions the one row is the totals
     truncated = len(rows) > query.limit
     return QueryResult(
         query=query,
