@@ -29,6 +29,7 @@ from insightloop.identity.realtime import REALTIME_RULE
 from insightloop.store import Engine
 from tests.analytics.cube.data import CONFIG, IDENTITY, build_cube_data
 from tests.analytics.shop import insert
+from tests.decorator import mark_with_all_backends
 
 REVENUE_BY_CHANNEL = Query(measures=["revenue", "orders"], by=["channel"])
 
@@ -153,3 +154,19 @@ def test_the_pipeline_runs_the_step_before_the_measures(tmp_path: Path) -> None:
         steps = {s.step: s for s in record.step_records}
         assert steps["activity"].summary["tables"] == [ORDERS_TABLE, PURCHASES_TABLE]
         assert marts_current(ws.engine, analytics_config(ws.settings.analytics))
+
+
+@mark_with_all_backends
+def test_the_staleness_check_works_on_every_backend(workspace: Workspace) -> None:
+    """The stamp is one query stacking every watched table's figures as text: the same on
+    DuckDB and Spark."""
+    build_cube_data(workspace.engine)
+    build_activity_marts(workspace.engine, IDENTITY, CONFIG, run_id="test")
+    assert marts_current(workspace.engine, CONFIG)
+    assert _reads_the_marts(workspace.engine)
+    now = datetime(2024, 7, 1, tzinfo=UTC)
+    insert(workspace.engine, "load_batches", [
+        {"batch_id": "B-9", "source": "pos", "entity": "orders", "status": "loaded",
+         "started_at": now, "finished_at": now, "rows_read": 0, "rows_loaded": 0},
+    ])  # fmt: skip
+    assert not marts_current(workspace.engine, CONFIG)
