@@ -1,6 +1,7 @@
 """The personas' feature table of a workspace, computed in the engine and checked by hand on the
-small shop (tests/analytics/shop.py), on DuckDB and Spark; and the personas step on a workspace
-whose earlier model used other features."""
+small shop (tests/analytics/shop.py), on DuckDB and Spark; the orders' discount and returned value
+taken from their lines when the order has none (the discount share reads them); and the personas
+step on a workspace whose earlier model used other features."""
 
 from __future__ import annotations
 
@@ -64,21 +65,24 @@ def test_features_are_the_shrunk_shares_age_and_value_of_every_buyer(
     assert ada["top_channel"] == "store"
 
 
-def test_an_order_without_its_own_discount_takes_its_lines(duckdb_workspace: Workspace) -> None:
+def test_an_order_without_its_own_discount_or_returns_takes_its_lines(
+    duckdb_workspace: Workspace,
+) -> None:
     engine = duckdb_workspace.engine
     load_shop(engine)
     insert(engine, "order_items", [
-        {"order_id": "O2", "line_number": 3, "sku": "B", "quantity": 1, "unit_price": 6.0,
-         "line_amount": 6.0, "discount_amount": 4.0},
+        {"order_id": "O2", "line_number": 3, "sku": "B", "quantity": 3, "unit_price": 6.0,
+         "line_amount": 18.0, "discount_amount": 4.0, "returned_quantity": 2},
         {"order_id": "O3", "line_number": 2, "sku": "B", "quantity": 1, "unit_price": 6.0,
-         "line_amount": 6.0, "discount_amount": 9.0},
+         "line_amount": 6.0, "discount_amount": 9.0, "returned_quantity": 1},
     ])  # fmt: skip
     orders = engine.to_pyarrow(activity(engine, IDENTITY, CONFIG).orders).to_pylist()
-    discount = {r["order_id"]: r["discount"] for r in orders}
-    # O2 has none of its own: its lines'. O3 has its own (50 SEK at 0.1), which wins.
-    assert discount["O2"] == pytest.approx(4.0)
-    assert discount["O3"] == pytest.approx(5.0)
-    assert discount["O1"] is None
+    got = {r["order_id"]: (r["discount"], r["returned"]) for r in orders}
+    # O2 has none of its own: its lines' (2 of 3 units of 18 returned). O3 has its own (50 and
+    # 400 SEK at 0.1), which win. O1 has neither, nor lines.
+    assert got["O2"] == pytest.approx((4.0, 12.0))
+    assert got["O3"] == pytest.approx((5.0, 40.0))
+    assert got["O1"] == (None, None)
 
 
 def _two_types(ws: Workspace, n: int = 120) -> None:

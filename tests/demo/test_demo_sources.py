@@ -170,8 +170,14 @@ def test_orders_are_json_lines_with_nested_items_and_returns(company: Company) -
         assert order["channel"] in {"web", "app"}
         assert order["items"]
         assert isinstance(order["returns"], list)
+        keys = {"sku", "qty", "unit_price", "discount_pct", "discount", "returned_qty"}
         for item in order["items"]:
-            assert set(item) == {"sku", "qty", "unit_price", "discount_pct", "discount"}
+            assert set(item) == keys
+            assert 0 <= item["returned_qty"] <= item["qty"]
+        # The items' returned units are the order's returns (by count: a planted unknown SKU
+        # replaces an item's SKU, not its return's).
+        returned = sum(item["returned_qty"] for item in order["items"])
+        assert returned == sum(r["qty"] for r in order["returns"])
         if order["delivered_at"] and (
             _parse_time(order["delivered_at"]).date().isoformat() > order["promised_delivery_date"]
         ):

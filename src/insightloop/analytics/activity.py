@@ -75,8 +75,11 @@ def _orders(
     o = o.filter(status.isnull() | ~status.isin(CANCELLED))
     items = engine.table("order_items")
     line = ibis.coalesce(items.line_amount, items.quantity * items.unit_price)
+    returned = line * items.returned_quantity / items.quantity.nullif(0)
     totals = items.group_by(_oid=items.order_id).aggregate(
-        _lines=line.sum(), _line_discount=items.discount_amount.sum()
+        _lines=line.sum(),
+        _line_discount=items.discount_amount.sum(),
+        _line_returned=returned.sum(),
     )
     o = o.left_join(totals, o.order_id == totals._oid).drop("_oid")
     o = _with_rate(o, o.currency, config)
@@ -88,12 +91,14 @@ def _orders(
         currency=o.currency.max(),
         status=o.status.max(),
         amount=(ibis.coalesce(o.total_amount, o._lines).cast("float64") * o._rate).max(),
-        # The order's own discount, else the sum of its lines' discounts (tills and web shops
-        # often give discounts per line only).
+        # The order's own discount and returned value, else the sums of its lines' (tills and
+        # web shops often give them per line only).
         discount=(
             ibis.coalesce(o.discount_amount, o._line_discount).cast("float64") * o._rate
         ).max(),
-        returned=(o.returned_amount.cast("float64") * o._rate).max(),
+        returned=(
+            ibis.coalesce(o.returned_amount, o._line_returned).cast("float64") * o._rate
+        ).max(),
         late=(o.delivered_at > o.promised_delivery_at).any(),
     )
     return per_order.drop("_source")

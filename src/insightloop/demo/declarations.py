@@ -270,6 +270,7 @@ def _sales(path: _Path) -> dict[str, dict[str, Any]]:
                 "quantity": "items.qty",
                 "unit_price": "items.unit_price",
                 "discount_amount": "items.discount",
+                "returned_quantity": "items.returned_qty",
             },
         },
         "pos_receipts": {

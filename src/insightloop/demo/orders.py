@@ -115,6 +115,8 @@ def order_chunk(rng: np.random.Generator, ctx: SalesContext, ids: pa.Array) -> F
         int_str(b.line_discount[lines]),
         ',"discount":',
         money(b.line_qty[lines] * (b.line_list_cents[lines] - b.line_unit_cents[lines])),
+        ',"returned_qty":',
+        int_str(np.where(b.line_returned[lines], b.line_qty[lines], 0)),
         "}",
     )
     counts = np.bincount(line_order, minlength=n)
