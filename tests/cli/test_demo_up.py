@@ -17,7 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from insightloop.auth import AuthStore
+from insightloop.cli.demo_cmds import _same_company
 from insightloop.cli.main import app
+from insightloop.demo.params import GENERATOR_VERSION
 from insightloop.store import latest_version
 
 runner = CliRunner()
@@ -112,3 +114,14 @@ def test_demo_up_reaches_a_served_status_page(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Reusing the demo company" in result.stdout
+
+
+def test_a_company_of_another_generator_version_is_generated_again(tmp_path: Path) -> None:
+    """Files of an older generator may lack fields the demo's mappings read (1.1 added the web
+    items' discount and returned units): ``demo up`` does not reuse them."""
+    manifest = tmp_path / "manifest.json"
+    document = {"customers": 1000, "seed": 42, "generator_version": GENERATOR_VERSION}
+    manifest.write_text(json.dumps(document))
+    assert _same_company(tmp_path, 1000, 42)
+    manifest.write_text(json.dumps({**document, "generator_version": "1.0.0"}))
+    assert not _same_company(tmp_path, 1000, 42)

@@ -27,6 +27,7 @@ from insightloop.demo import (
     segment_declarations,
     source_declarations,
 )
+from insightloop.demo.params import GENERATOR_VERSION
 from insightloop.store import WorkspaceLayout
 from insightloop.workspace import Workspace
 
@@ -103,7 +104,12 @@ def _same_company(company: Path, customers: int, seed: int) -> bool:
     if not manifest.is_file():
         return False
     data = json.loads(manifest.read_text(encoding="utf-8"))
-    return bool(data.get("customers") == customers and data.get("seed") == seed)
+    # Files of another generator version may lack fields the demo's source mappings read.
+    return bool(
+        data.get("customers") == customers
+        and data.get("seed") == seed
+        and data.get("generator_version") == GENERATOR_VERSION
+    )
 
 
 @demo_app.command("up")

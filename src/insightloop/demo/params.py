@@ -31,7 +31,7 @@ __all__ = [
     "params_document",
 ]
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"  # 1.1: web items state their discount and returned units
 MIN_CUSTOMERS = 100
 MAX_CUSTOMERS = 5_000_000
 # Persons are generated in fixed-size chunks, each from its own seed stream; the chunk size is
