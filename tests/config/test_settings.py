@@ -77,3 +77,15 @@ def test_rendered_non_defaults_load_back(tmp_path: Path) -> None:
     s = load_settings(None, engine={"backend": "spark", "threads": 4})
     back = load_settings(_write(tmp_path, render_config_file(s)))
     assert back == s
+
+
+def test_a_changed_file_is_read_again_even_within_one_clock_tick(tmp_path: Path) -> None:
+    """Parsed files are kept by their text: a rewrite of the same size within the file system's
+    time resolution still counts."""
+    path = tmp_path / "insightloop.toml"
+    path.write_text('log_level = "INFO"\n', encoding="utf-8")
+    first = load_settings(path)
+    path.write_text('log_level = "DEBUG"\n', encoding="utf-8")
+    assert (first.log_level, load_settings(path).log_level) == ("INFO", "DEBUG")
+    path.write_text('log_level = "ERROR"\n', encoding="utf-8")  # the size of "DEBUG"
+    assert load_settings(path).log_level == "ERROR"

@@ -67,6 +67,25 @@ def test_a_read_only_engine_refuses_writes(tmp_path: Path) -> None:
         ws.engine.insert("orders", [{"order_id": "o1"}])
 
 
+def test_a_read_only_engine_looks_its_tables_up_once(tmp_path: Path) -> None:
+    """Nothing can change a DuckDB file while a read-only connection holds it, so the table
+    names and the opened tables are kept; a writing engine sees its own changes."""
+    with Workspace.open(Workspace.init(tmp_path / "ws").path) as ws:
+        ws.engine.materialise("extra", ws.engine.table("orders").limit(0))
+        assert ws.engine.table("extra") is not ws.engine.table("extra")
+        ws.engine.drop_table("extra")
+        assert "extra" not in ws.engine.tables()
+    with Workspace.open(tmp_path / "ws", read_only=True) as ws:
+        names = ws.engine.tables()
+        assert "orders" in names
+        assert "extra" not in names
+        names.append("changed by the caller")
+        assert ws.engine.tables() == sorted(n for n in names if n != "changed by the caller")
+        assert ws.engine.table("orders") is ws.engine.table("orders")
+        with pytest.raises(EngineError, match="does not exist"):
+            ws.engine.table("extra")
+
+
 def test_a_database_held_by_another_process_gives_a_clear_error(tmp_path: Path) -> None:
     Workspace.init(tmp_path / "ws").close()
     with (

@@ -10,8 +10,8 @@ These are the one definition of "a customer's orders" (and so on) that every ana
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date
 
 import ibis
@@ -182,27 +182,69 @@ def _campaigns(engine: Engine, identity: IdentityConfig, values: Sequence[str] |
     return m.select("customer_id", "campaign_id", "group_name", "responded", "responded_at", at=at)
 
 
-@dataclass(frozen=True)
 class Activity:
-    """The behaviour tables of a workspace (see the module docstring for their columns)."""
+    """The behaviour tables of a workspace (see the module docstring for their columns).
 
-    orders: ir.Table
-    purchases: ir.Table
-    events: ir.Table
-    contacts: ir.Table
-    feedback: ir.Table
-    campaigns: ir.Table
+    Each table is given as an expression or as a function that builds one; a function runs on
+    the table's first use, so a caller that reads only the orders never builds the rest (building
+    an expression that attaches customers to events takes as long as some queries run).
+    """
+
+    def __init__(self, **tables: ir.Table | Callable[[], ir.Table]) -> None:
+        unknown = sorted(set(tables) - set(BEHAVIOURS))
+        missing = [b for b in BEHAVIOURS if b not in tables]
+        if unknown or missing:
+            raise TypeError(
+                f"Activity needs exactly {BEHAVIOURS}; unknown {unknown}, missing {missing}"
+            )
+        self._given = tables
+        self._built: dict[str, ir.Table] = {}
 
     def get(self, behaviour: str) -> ir.Table:
         if behaviour not in BEHAVIOURS:
             raise KeyError(behaviour)
-        table: ir.Table = getattr(self, behaviour)
-        return table
+        if behaviour not in self._built:
+            given = self._given[behaviour]
+            self._built[behaviour] = given if isinstance(given, ir.Table) else given()
+        return self._built[behaviour]
+
+    @property
+    def orders(self) -> ir.Table:
+        return self.get("orders")
+
+    @property
+    def purchases(self) -> ir.Table:
+        return self.get("purchases")
+
+    @property
+    def events(self) -> ir.Table:
+        return self.get("events")
+
+    @property
+    def contacts(self) -> ir.Table:
+        return self.get("contacts")
+
+    @property
+    def feedback(self) -> ir.Table:
+        return self.get("feedback")
+
+    @property
+    def campaigns(self) -> ir.Table:
+        return self.get("campaigns")
+
+    def replace(self, **tables: ir.Table) -> Activity:
+        """The same tables, with those given replaced (the others still built on first use,
+        once for both)."""
+        kept = {b: functools.partial(self.get, b) for b in BEHAVIOURS if b not in tables}
+        return Activity(**kept, **tables)
 
     def until(self, end: ir.TimestampValue | object) -> Activity:
         """The same tables with only the rows before ``end`` (point in time)."""
-        cut: Callable[[ir.Table], ir.Table] = lambda t: t.filter(t.at < end)  # noqa: E731
-        return Activity(**{b: cut(self.get(b)) for b in BEHAVIOURS})
+
+        def cut(behaviour: str) -> Callable[[], ir.Table]:
+            return lambda: (t := self.get(behaviour)).filter(t.at < end)
+
+        return Activity(**{b: cut(b) for b in BEHAVIOURS})
 
 
 def activity(
@@ -232,16 +274,20 @@ def activity(
     ['amount', 'at', 'channel', 'currency']
     >>> ws.close()
     """
-    if sales is None:
-        orders = _orders(engine, identity, config, values)
-        sales = (orders, purchases_of(orders, engine, config))
+    if sales is not None:
+        orders: ir.Table | Callable[[], ir.Table] = sales[0]
+        purchases: ir.Table | Callable[[], ir.Table] = sales[1]
+    else:
+        built = functools.cache(lambda: _orders(engine, identity, config, values))
+        orders = built
+        purchases = lambda: purchases_of(built(), engine, config)  # noqa: E731
     return Activity(
-        orders=sales[0],
-        purchases=sales[1],
-        events=_events(engine, identity, values),
-        contacts=_contacts(engine, identity, values),
-        feedback=_feedback(engine, identity, values),
-        campaigns=_campaigns(engine, identity, values),
+        orders=orders,
+        purchases=purchases,
+        events=lambda: _events(engine, identity, values),
+        contacts=lambda: _contacts(engine, identity, values),
+        feedback=lambda: _feedback(engine, identity, values),
+        campaigns=lambda: _campaigns(engine, identity, values),
     )
 
 

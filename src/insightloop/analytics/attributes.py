@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping
 from datetime import date, timedelta
 from typing import Any
 
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -28,6 +29,7 @@ __all__ = [
     "LIFECYCLE_TABLE",
     "PERSONAS_TABLE",
     "attributes_from",
+    "attributes_schema",
     "current_segments",
     "customer_analysis",
     "customer_attributes",
@@ -81,6 +83,21 @@ def attributes_from(
         part = part.select(*keep, _k=part.customer_id)
         t = t.left_join(part, t.customer_id == part._k).drop("_k")
     return t
+
+
+def attributes_schema(
+    tables: Mapping[str, ir.Table],
+) -> dict[str, dt.DataType] | None:
+    """The columns and types of :func:`attributes_from` ``(tables)`` without building its joins
+    (which takes longer than some queries run)."""
+    if MEASURES_TABLE not in tables:
+        return None
+    schema = dict(tables[MEASURES_TABLE].schema().items())
+    for name in _JOINED:
+        if name in tables:
+            for column, dtype in tables[name].schema().items():
+                schema.setdefault(column, dtype)
+    return schema
 
 
 def current_segments(engine: Engine) -> ir.Table | None:

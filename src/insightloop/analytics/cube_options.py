@@ -67,7 +67,7 @@ def cube_options(sources: CubeSources) -> CubeOptions:
             description=m.description,
             unit=currency if m.unit == "currency" else m.unit,
             available=m.kind == "activity"
-            or (sources.customers is not None and all(c in schema for c in m.columns)),
+            or (bool(schema) and all(c in schema for c in m.columns)),
             needs=m.needs,
             additive=m.additive,
         )

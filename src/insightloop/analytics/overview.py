@@ -32,6 +32,8 @@ __all__ = ["LIFECYCLE_ORDER", "Overview", "OverviewFilters", "overview", "overvi
 #: The lifecycle stages in the order of the funnel.
 LIFECYCLE_ORDER = ("prospect", "new", "active", "at_risk", "lapsed", "won_back")
 _TIER_ORDER = {"top": 0, "middle": 1, "base": 2}
+#: What the tiers compare (each with its share of the whole).
+_TIER_MEASURES = ("customers", "revenue_365d", "gross_margin_365d", "profit_12m")
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def _query(**fields: Any) -> Query:
 
 
 def _run(
-    sources: CubeSources, query: Query, min_group_size: int
+    sources: CubeSources, query: Query, min_group_size: int, *, totals: bool = True
 ) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
     try:
         result = run_query(
@@ -115,6 +117,7 @@ def _run(
             min_group_size=min_group_size,
             sources=sources,
             with_sql=False,
+            with_totals=totals,
         )
     except QueryError:
         return None  # the step that computes it has not run: reported in `missing`
@@ -150,12 +153,15 @@ def overview(
 
     kpi_measures = ["customers"]
     if sources.attributes_computed:
-        kpi_measures += ["active_customers"]
+        # The tiers' measures too: their totals are the tiers' shares' wholes.
+        schema = sources.customer_schema()
+        kpi_measures += ["active_customers", *(m for m in _TIER_MEASURES[1:] if m in schema)]
         if "clv" in sources.customer_schema():
             kpi_measures += ["total_clv", "avg_p_alive"]
     answer = _run(sources, _query(measures=kpi_measures, filters=cust), min_group_size)
+    wholes = answer[1] if answer is not None else {}
     if answer is not None:
-        found.kpis.update({m: answer[1].get(m) for m in kpi_measures})
+        found.kpis.update({m: wholes.get(m) for m in kpi_measures if m not in _TIER_MEASURES[1:]})
 
     activity = _query(
         measures=["revenue", "margin", "orders", "buyers"],
@@ -175,7 +181,7 @@ def overview(
         found.kpis.update({m: totals.get(m) for m in ("revenue", "margin", "orders", "buyers")})
 
     if sources.attributes_computed:
-        found.tiers = _tiers(sources, cust, min_group_size)
+        found.tiers = _tiers(sources, cust, min_group_size, wholes)
         found.lifecycle = _lifecycle(sources, cust, min_group_size, found.missing)
         found.segments = _segments(sources, cust, min_group_size, top_segments)
     if "clv" in sources.customer_schema():
@@ -185,16 +191,19 @@ def overview(
     return found
 
 
-def _tiers(sources: CubeSources, cust: list[Filter], size: int) -> list[dict[str, Any]]:
-    measures = ["customers", "revenue_365d", "gross_margin_365d", "profit_12m"]
-    answer = _run(sources, _query(measures=measures, by=["value_tier"], filters=cust), size)
+def _tiers(
+    sources: CubeSources, cust: list[Filter], size: int, wholes: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The tiers' rows with their shares of ``wholes`` (the same measures without dimensions,
+    under the same filters: the overview's KPI query computes them)."""
+    query = _query(measures=list(_TIER_MEASURES), by=["value_tier"], filters=cust)
+    answer = _run(sources, query, size, totals=False)
     if answer is None:
         return []
-    rows, totals = answer
-    rows = sorted(rows, key=lambda r: _TIER_ORDER.get(str(r["value_tier"]), 9))
+    rows = sorted(answer[0], key=lambda r: _TIER_ORDER.get(str(r["value_tier"]), 9))
     for row in rows:
-        for m in measures:
-            whole, part = totals.get(m), row.get(m)
+        for m in _TIER_MEASURES:
+            whole, part = wholes.get(m), row.get(m)
             row[f"share_{m}"] = part / whole if whole and part is not None else None
     return rows
 
@@ -203,7 +212,7 @@ def _lifecycle(
     sources: CubeSources, cust: list[Filter], size: int, missing: list[str]
 ) -> list[dict[str, Any]]:
     query = _query(measures=["customers"], by=["lifecycle_stage"], filters=cust)
-    answer = _run(sources, query, size)
+    answer = _run(sources, query, size, totals=False)
     if answer is None:
         missing.append("lifecycle stages: run `insightloop run lifecycle`")
         return []
@@ -218,7 +227,7 @@ def _segments(
     if sources.segments is None:
         return []
     query = _query(measures=["customers"], by=["segment"], filters=cust, order="customers")
-    answer = _run(sources, query, size)
+    answer = _run(sources, query, size, totals=False)
     if answer is None:
         return []
     rows = [r for r in answer[0] if r.get("segment")]
@@ -253,7 +262,7 @@ def clv_histogram(
 def overview_options(sources: CubeSources, *, limit: int = 50) -> dict[str, list[str]]:
     """The countries (most customers first) and sales channels to offer as filters."""
     options: dict[str, list[str]] = {"countries": [], "channels": []}
-    customers = sources.customers
+    customers = sources.customers_with(("country",))
     if customers is not None and "country" in customers.columns:
         by = (
             customers.filter(customers.country.notnull())

@@ -17,6 +17,7 @@ from insightloop.api.errors import install_error_handlers
 from insightloop.api.openapi import install_security_schemes
 from insightloop.api.ratelimit import RateLimiter
 from insightloop.api.routers import collect, profiles, query, segments, status
+from insightloop.api.warm import warm_up
 from insightloop.auth import AuditWriter, AuthStore
 from insightloop.config import load_settings
 from insightloop.errors import ConfigError
@@ -61,6 +62,7 @@ def create_app(workspace: str | Path | None = None, *, background: bool | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warm_up(settings.engine.backend)  # before the first request, not during it
         if loader is not None:
             loader.start()
         try:

@@ -12,6 +12,7 @@ default in force.
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 from contextvars import ContextVar
@@ -278,13 +279,25 @@ def _read_toml(path: Path) -> dict[str, Any]:
             f"Configuration file {path} is not UTF-8 text.",
             hint="Save it as UTF-8 (TOML files must be UTF-8).",
         ) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"Configuration file {path} is not valid TOML: {exc}.",
-            hint="Fix the syntax at the position shown; `insightloop config show` checks it.",
-        ) from None
+    # A text parsed before is not parsed again: the server reads the file on every request,
+    # and parsing a workspace's file with a dozen sources takes longer than some pages render.
+    if text not in _PARSED:
+        try:
+            values = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(
+                f"Configuration file {path} is not valid TOML: {exc}.",
+                hint="Fix the syntax at the position shown; `insightloop config show` checks it.",
+            ) from None
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[text] = values
+    return copy.deepcopy(_PARSED[text])  # callers may change what they get
+
+
+#: Parsed configuration files by their text.
+_PARSED: dict[str, dict[str, Any]] = {}
+_PARSED_MAX = 32
 
 
 def _describe_validation_error(exc: ValidationError, origin: str) -> ConfigError:

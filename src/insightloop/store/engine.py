@@ -53,6 +53,12 @@ class Engine:
         self.con = con
         self.backend: BackendName = backend
         self.read_only = read_only
+        # A read-only DuckDB file cannot change while it is open (no process can write it then:
+        # DuckDB's file lock), so its table names and opened tables are kept: each look-up is a
+        # catalogue query of several milliseconds, and a dashboard page makes dozens.
+        self._frozen = read_only and backend == "duckdb"
+        self._names: list[str] | None = None
+        self._opened: dict[str, ir.Table] = {}
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -180,18 +186,25 @@ class Engine:
     # -- tables -----------------------------------------------------------------------------
 
     def tables(self) -> list[str]:
+        if self._names is not None:
+            return list(self._names)
         with self._wrapped("list tables"):
             names = self.con.list_tables()
         # Ibis registers in-memory tables (used by insert) as temporary views named ibis_*.
-        return sorted(n for n in names if not n.startswith(_IBIS_TEMP_PREFIX))
+        found = sorted(n for n in names if not n.startswith(_IBIS_TEMP_PREFIX))
+        if self._frozen:
+            self._names = found
+        return list(found)
 
     def has_table(self, name: str) -> bool:
         return name in self.tables()
 
     def table(self, name: str) -> ir.Table:
         """The Ibis table ``name``; raises an EngineError naming the table when it is missing."""
+        if name in self._opened:
+            return self._opened[name]
         try:
-            return self.con.table(name)
+            table = self.con.table(name)
         except Exception as exc:
             # Listing the catalog costs a metastore round trip on Spark: only do it on failure.
             if not self.has_table(name):
@@ -202,6 +215,9 @@ class Engine:
             raise EngineError(
                 f"The {self.backend} engine failed to open table '{name}': {_first_line(exc)}"
             ) from exc
+        if self._frozen:
+            self._opened[name] = table
+        return table
 
     def create_table(
         self, name: str, schema: ibis.Schema, *, existing: set[str] | None = None

@@ -282,3 +282,22 @@ def test_a_query_reads_only_the_customer_columns_it_needs(shop: Workspace) -> No
     # What a measure reads is found in its expression, also when it declares no column.
     active = MEASURES["active_customers"]
     assert "orders_365d" in referenced_columns(active.aggregate(full), full)
+
+
+def test_the_customer_columns_are_known_without_building_the_customer_table(
+    shop: Workspace, duckdb_workspace: Workspace
+) -> None:
+    """The sources read the customer columns from the tables' schemas (building the joins takes
+    longer than some queries); they are the built table's, in order, with their types."""
+    from tests.analytics.shop import load_shop
+
+    load_shop(duckdb_workspace.engine)  # the golden record only: no measures yet
+    for ws, computed in ((shop, True), (duckdb_workspace, False)):
+        sources = CubeSources(ws.engine, IDENTITY, CONFIG)
+        built = sources.customers
+        assert built is not None
+        assert sources.customer_schema() == dict(built.schema().items())
+        assert sources.attributes_computed is computed
+        stub = sources.customer_stub()
+        assert stub is not None
+        assert stub.schema() == built.schema()

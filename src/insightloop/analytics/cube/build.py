@@ -136,7 +136,7 @@ def _column_filters(plan: Plan) -> list[PlannedFilter]:
 def _customer_base(plan: Plan, sources: CubeSources, *, with_measures: bool) -> ir.Table:
     """The customer table with only the columns the plan reads: its filters', its dimensions'
     and (``with_measures``) those its customer measures aggregate."""
-    full = sources.customers
+    full = sources.customer_stub()
     assert full is not None  # the plan checked it
     needed = {f.column for f in _column_filters(plan)} | {d.column for d in _customer_dims(plan)}
     if with_measures:

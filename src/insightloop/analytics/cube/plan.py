@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
@@ -23,6 +24,7 @@ from insightloop.analytics.activity_marts import slicing_activity
 from insightloop.analytics.attributes import (
     ATTRIBUTE_TABLES,
     attributes_from,
+    attributes_schema,
     current_segments,
     measures_day,
 )
@@ -72,7 +74,7 @@ class CubeSources:
 
     @functools.cached_property
     def attributes_computed(self) -> bool:
-        return self.customers is not None and "as_of" in self.customers.columns
+        return "as_of" in self._schema
 
     @functools.cached_property
     def customers(self) -> ir.Table | None:
@@ -88,8 +90,23 @@ class CubeSources:
 
     @functools.cached_property
     def _attribute_columns(self) -> frozenset[str]:
-        attributes = attributes_from(self._tables)
-        return frozenset(attributes.columns) if attributes is not None else frozenset()
+        return frozenset(attributes_schema(self._tables) or ())
+
+    @functools.cached_property
+    def _schema(self) -> dict[str, dt.DataType]:
+        """The columns of :attr:`customers`, from the tables' schemas (no joins built)."""
+        attributes = attributes_schema(self._tables)
+        if "customers" not in self._tables:
+            return attributes or {}
+        golden = self._tables["customers"].schema()
+        keep = [c for c in GOLDEN_COLUMNS if c not in self._attribute_columns]
+        base = attributes or {"customer_id": golden["customer_id"]}
+        return {**base, **{c: golden[c] for c in keep}}
+
+    def customer_stub(self) -> ir.Table | None:
+        """An unbound table with the columns of :attr:`customers` (None without customers): for
+        looking at expressions over it without building the customer table."""
+        return ibis.table(self._schema, name="customers") if self._schema else None
 
     @functools.cached_property
     def _narrow(self) -> dict[frozenset[str], ir.Table | None]:
@@ -144,7 +161,7 @@ class CubeSources:
         return {**{m.name: m.unit for m in all_measures(self.config)}, **_CLV_UNITS}
 
     def customer_schema(self) -> dict[str, dt.DataType]:
-        return dict(self.customers.schema().items()) if self.customers is not None else {}
+        return dict(self._schema)
 
     def filterable(self) -> dict[str, dt.DataType]:
         """Customer columns a filter may name: scalar columns, not the customer id."""
@@ -246,7 +263,7 @@ def _measure(name: str, sources: CubeSources, problems: list[str]) -> CubeMeasur
     if known.kind == CUSTOMER:
         schema = sources.customer_schema()
         missing = [c for c in known.columns if c not in schema]
-        if sources.customers is None or missing:
+        if not schema or missing:
             problems.append(f"'{name}' needs {known.needs}, which this workspace has not yet")
             return None
     return known

@@ -10,7 +10,7 @@ against the kept cut points.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -132,8 +132,7 @@ def _staged(engine: Engine, acts: Activity, config: AnalyticsConfig) -> tuple[Ac
     orders = engine.table(names["orders"])
     names["purchases"] = f"{_STAGE}_purchases"
     engine.materialise(names["purchases"], purchases_of(orders, engine, config))
-    staged = replace(
-        acts,
+    staged = acts.replace(
         orders=orders,
         contacts=engine.table(names["contacts"]),
         purchases=engine.table(names["purchases"]),

@@ -62,17 +62,17 @@ def _figures(request: Request, filters: OverviewFilters, small: int) -> dict[str
             return kept[1]
         identity = identity_config(ws.settings.identity)
         config = analytics_config(ws.settings.analytics)
-        ahead = (
-            load_snapshot(ws.layout.dashboard_dir, small, key[-1])
-            if filters == OverviewFilters()
-            else None
-        )
-        if ahead is not None:  # the last run computed the unfiltered figures
+        # The last run computed the unfiltered figures and the filters' options (which the
+        # filters do not change).
+        ahead = load_snapshot(ws.layout.dashboard_dir, small, key[-1])
+        if ahead is not None and filters == OverviewFilters():
             figures = {"overview": ahead.overview, "options": ahead.options}
         else:
             figures = {
                 "overview": overview(ws.engine, identity, config, filters, min_group_size=small),
-                "options": overview_options(CubeSources(ws.engine, identity, config)),
+                "options": ahead.options
+                if ahead is not None
+                else overview_options(CubeSources(ws.engine, identity, config)),
             }
         figures["quality"] = quality_summary(ws.engine)
     with _lock:
