@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
+import ibis.expr.operations as ops
 import pandas as pd
 import pyarrow as pa
 import sqlglot.expressions as sge
@@ -172,12 +173,16 @@ class Engine:
     def execute(self, expr: ir.Expr) -> Any:
         """Run ``expr`` and return a pandas object (DataFrame, Series or scalar)."""
         with self._wrapped("run a query", expr):
-            return expr.execute()
+            found = expr.execute()
+        self._release_memtables(expr)
+        return found
 
     def to_pyarrow(self, expr: ir.Table) -> pa.Table:
         """Run a table expression and return its rows as an Arrow table."""
         with self._wrapped("run a query", expr):
-            return expr.to_pyarrow()
+            found = expr.to_pyarrow()
+        self._release_memtables(expr)
+        return found
 
     def records(self, expr: ir.Table) -> list[dict[str, Any]]:
         """Run a (small) table expression and return its rows as dicts."""
@@ -289,6 +294,25 @@ class Engine:
         self._require_writable()
         with self._wrapped(f"materialise table '{name}'", expr):
             self.con.create_table(name, expr, overwrite=True)
+        self._release_memtables(expr)
+
+    def _release_memtables(self, expr: ir.Expr) -> None:
+        """Let DuckDB drop the in-memory tables ``expr`` registered.
+
+        Ibis registers each in-memory table with the connection on first use and unregisters it
+        only when the process exits; the connection keeps its Arrow data alive until then. A
+        load writes every batch through one, so a long load held every batch it had written
+        (some 250 MB per half a million events). Released here after the statement that used
+        them (insert, materialise, queries); a later query of the same expression registers them
+        again.
+        """
+        if self.backend != "duckdb":
+            return
+        registered = getattr(self.con, "_memtables", None)
+        for op in expr.op().find(ops.InMemoryTable):
+            self.con.con.unregister(op.name)
+            if registered is not None:
+                registered.discard(op)
 
     def drop_table(self, name: str) -> None:
         """Drop table ``name`` if it exists (staging tables; never a canonical one)."""
@@ -343,6 +367,7 @@ class Engine:
         data = ibis.memtable(table)
         with self._wrapped(f"insert into '{name}'", data):
             self.con.insert(name, data)
+        self._release_memtables(data)
         return table.num_rows
 
     def _spark_insert(self, name: str, table: pa.Table) -> None:
