@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from insightloop.analytics.config import AnalyticsConfig
 from insightloop.identity.config import IdentityConfig
-from insightloop.profile.timeline import carrying, rows_with_customer
+from insightloop.profile.timeline import rows_with_customer
 from insightloop.store import Engine
 from insightloop.store.text import trim
 
@@ -62,8 +62,7 @@ def _with_rate(t: ir.Table, currency: ir.StringValue, config: AnalyticsConfig) -
 def _rows(
     engine: Engine, identity: IdentityConfig, table: str, values: Sequence[str] | None
 ) -> ir.Table:
-    t = rows_with_customer(engine, identity, table)
-    return t if values is None else carrying(t, table, values)
+    return rows_with_customer(engine, identity, table, values)
 
 
 def _orders(

@@ -36,7 +36,6 @@ from insightloop.profile.records import record_of, records_table, sort_records
 from insightloop.profile.timeline import (
     COLUMNS,
     KINDS,
-    carrying,
     entries,
     iso_utc,
     kind_rows,
@@ -130,9 +129,7 @@ def _stage_newest(staged: dict[str, ir.Table], keep: int) -> ir.Table:
 def _stage_consents(
     engine: Engine, config: IdentityConfig, scope: ir.Table | None, values: Sequence[str] | None
 ) -> ir.Table:
-    t = rows_with_customer(engine, config, "consents")
-    if values is not None:
-        t = carrying(t, "consents", values)
+    t = rows_with_customer(engine, config, "consents", values)
     t = _scoped(t.filter(t.customer_id.notnull()), scope)
     return latest_consents(t, by=["customer_id"])
 

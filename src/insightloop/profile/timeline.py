@@ -163,8 +163,8 @@ def check_kinds(kinds: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(k for k in KINDS if k in kinds)
 
 
-def _events_with_customer(engine: Engine) -> ir.Table:
-    e = engine.table("events")
+def _events_with_customer(engine: Engine, rows: ir.Table | None = None) -> ir.Table:
+    e = engine.table("events") if rows is None else rows
     ids = engine.table("identifier_map")
     users = ids.filter(ids.id_type == "user_id").select(_u=ids.id_value, _cu=ids.customer_id)
     devices = ids.filter(ids.id_type == "anonymous_id").select(_a=ids.id_value, _ca=ids.customer_id)
@@ -178,16 +178,24 @@ def _events_with_customer(engine: Engine) -> ir.Table:
     )
 
 
-def rows_with_customer(engine: Engine, config: IdentityConfig, table_name: str) -> ir.Table:
-    """Every row of ``table_name`` with its ``customer_id`` (see :func:`with_customer`)."""
+def rows_with_customer(
+    engine: Engine,
+    config: IdentityConfig,
+    table_name: str,
+    values: Sequence[str] | None = None,
+) -> ir.Table:
+    """Every row of ``table_name`` with its ``customer_id`` (see :func:`with_customer`); only
+    the rows carrying one of ``values`` when they are given (see :func:`carrying`), chosen
+    before the customers are looked up, so the look-ups join only those."""
+    rows = None if values is None else carrying(engine.table(table_name), table_name, values)
     try:
-        return with_customer(engine, config, table_name)
+        return with_customer(engine, config, table_name, rows)
     except AttributeError:
         # with_customer builds a key type for source_customer_key even for events, which have
         # none; until it stops doing so, match events here the same way (user id, then device).
         if table_name != "events":
             raise
-        return _events_with_customer(engine)
+        return _events_with_customer(engine, rows)
 
 
 def kind_rows(
@@ -196,16 +204,13 @@ def kind_rows(
     """Every row of timeline ``kind`` with its ``customer_id`` (null when no customer is known)
     and, for campaigns, the campaign's name, channel and ``at``; only rows carrying one of
     ``values`` when they are given (see :func:`carrying`)."""
-    t = rows_with_customer(engine, config, _TABLE[kind])
-    if values is not None:
-        t = carrying(t, _TABLE[kind], values)
+    t = rows_with_customer(engine, config, _TABLE[kind], values)
     return with_campaign_names(engine, t) if kind == "campaign" else t
 
 
 def carrying(t: ir.Table, table_name: str, values: Sequence[str]) -> ir.Table:
-    """The rows of ``t`` (``table_name`` with its customer) that carry one of ``values`` in an
-    identifier column: a plain ``IN`` filter the engine checks before the joins, so a look-up
-    of a few customers reads a few rows."""
+    """The rows of ``t`` (``table_name``, with or without its customer) that carry one of
+    ``values`` in an identifier column: a plain ``IN`` filter on the table's own columns."""
     wanted = sorted(set(values))
     if not wanted:
         return t.filter(ibis.literal(False))
@@ -233,7 +238,7 @@ def customer_rows(
     ``values`` are the customer's identifier values (from ``identifier_map``): only rows that
     carry one of them can belong to the customer, which the engine checks before the join.
     """
-    t = carrying(rows_with_customer(engine, config, table_name), table_name, values)
+    t = rows_with_customer(engine, config, table_name, values)
     return t.filter(t.customer_id == customer_id)
 
 
