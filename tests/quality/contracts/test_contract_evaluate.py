@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from insightloop.quality.contracts import (
     Contract,
@@ -163,6 +165,51 @@ def test_exact_duplicates_may_sit_at_other_locations() -> None:
     result = evaluate(contract, batch)
     assert result.exact_duplicate.to_pylist() == [False, True, False]
     assert result.reject_codes.to_pylist() == [[], [], ["duplicate_key:order_id"]]
+
+
+def test_a_key_only_narrows_the_rows_compared_for_exact_duplicates() -> None:
+    # Identical rows share their key, so only rows of a repeated key are compared in every
+    # column; the answer must be the one of comparing every row (nulls in the key included).
+    keys = ["o1", "o2", "o1", None, "o3", None, "o1", "o2", None]
+    amounts = [1.0, 2.0, 1.0, 4.0, 5.0, 4.0, 9.0, 2.5, 7.0]
+    batch = pa.table({"order_id": keys, "total_amount": amounts})
+    keyed = _contract("orders", {"kind": "unique_key", "columns": ["order_id"]})
+    unkeyed = _contract("orders", {"kind": "required", "column": "order_id"})
+    expected = [False, False, True, False, False, True, False, False, False]
+    assert evaluate(keyed, batch).exact_duplicate.to_pylist() == expected
+    assert evaluate(unkeyed, batch).exact_duplicate.to_pylist() == expected
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from([1.0, 2.0, None])),
+        max_size=30,
+    )
+)
+def test_exact_duplicates_with_and_without_a_key_agree(
+    rows: list[tuple[str | None, float | None]],
+) -> None:
+    batch = pa.table(
+        {"order_id": pa.array([r[0] for r in rows], pa.string()),
+         "total_amount": pa.array([r[1] for r in rows], pa.float64())}
+    )  # fmt: skip
+    keyed = _contract("orders", {"kind": "unique_key", "columns": ["order_id"]})
+    unkeyed = _contract("orders", {"kind": "required", "column": "order_id"})
+    seen: set[tuple[str | None, float | None]] = set()
+    expected = []
+    for row in rows:
+        expected.append(row in seen)
+        seen.add(row)
+    assert evaluate(keyed, batch).exact_duplicate.to_pylist() == expected
+    assert evaluate(unkeyed, batch).exact_duplicate.to_pylist() == expected
+
+
+def test_a_batch_of_distinct_keys_has_no_exact_duplicates() -> None:
+    batch = pa.table({"order_id": ["o1", "o2", "o3"], "total_amount": [1.0, 1.0, 1.0]})
+    contract = _contract("orders", {"kind": "unique_key", "columns": ["order_id", "total_amount"]})
+    result = evaluate(contract, batch)
+    assert result.exact_duplicate.to_pylist() == [False, False, False]
+    assert result.accepted.to_pylist() == [True, True, True]
 
 
 def test_a_junk_phone_warns_and_other_phone_problems_reject() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -21,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from insightloop.ingest.load.ahead import ahead
 from insightloop.ingest.load.compare import CHANGED, CHANGED_IN_BATCH, SAME, UNTRACKED, classify
 from insightloop.ingest.load.report import BatchReport
 from insightloop.ingest.readers import LOCATION_COLUMNS, RejectedRecord
@@ -53,6 +55,15 @@ def key_columns(contract: Contract) -> list[str]:
     return []
 
 
+@dataclass(frozen=True)
+class PreparedChunk:
+    """One chunk mapped and checked, ready to be written."""
+
+    raw: pa.Table
+    location: pa.Array
+    mapped: pa.Table
+
+
 @dataclass
 class BatchWriter:
     """Writes the chunks of one batch and keeps its account in ``report``."""
@@ -80,11 +91,26 @@ class BatchWriter:
 
     def write_chunk(self, raw: pa.Table | pa.RecordBatch, location: pa.Array) -> None:
         """Map, check and write one chunk; ``location`` gives each raw row's place."""
+        self.write_prepared(self.prepare(raw, location))
+
+    def write_chunks(self, chunks: Iterable[tuple[pa.Table | pa.RecordBatch, pa.Array]]) -> None:
+        """Write ``(raw, location)`` chunks in order, reading and mapping the next chunk in a
+        second thread while one is written (see :mod:`.ahead`)."""
+        with closing(ahead(chunks, lambda chunk: self.prepare(*chunk))) as prepared:
+            for chunk in prepared:
+                self.write_prepared(chunk)
+
+    def prepare(self, raw: pa.Table | pa.RecordBatch, location: pa.Array) -> PreparedChunk:
+        """Map and check one chunk: Arrow work only, without the engine or the batch's state."""
         table = pa.Table.from_batches([raw]) if isinstance(raw, pa.RecordBatch) else raw
         if self.source.explode:
             table = explode_json(table, self.source.explode)
             location = self._locations(table)
-        mapped = apply_mapping(self.mapping, table)
+        return PreparedChunk(table, location, apply_mapping(self.mapping, table))
+
+    def write_prepared(self, chunk: PreparedChunk) -> None:
+        """Compare a prepared chunk with the loaded rows, write it and account for it."""
+        table, location, mapped = chunk.raw, chunk.location, chunk.mapped
         result = evaluate(self.contract, mapped, reference_keys=self.reference_keys)
         codes = self._match(mapped, result)
         same = codes == SAME

@@ -53,7 +53,10 @@ def trimmed(values: pa.Array) -> pa.Array:
     ['a', None, None]
     """
     text = pc.utf8_trim_whitespace(values.cast(_TEXT))
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, _TEXT), text)
+    empty = pc.equal(pc.binary_length(text), 0)
+    if not pc.any(empty).as_py():
+        return text
+    return pc.if_else(empty, pa.scalar(None, _TEXT), text)
 
 
 def origin_values(transform: Transform, batch: pa.Table) -> pa.Array:

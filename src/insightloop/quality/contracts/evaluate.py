@@ -147,7 +147,7 @@ def evaluate(
     """
     _check_columns(contract, batch)
     n = batch.num_rows
-    exact = _exact_duplicates(batch)
+    exact = _exact_duplicates(batch, _first_key(contract, batch))
     rejects: list[pa.Array] = []
     warns: list[pa.Array] = []
     skipped: list[str] = []
@@ -289,12 +289,39 @@ def _format(
         flipped.append(pc.if_else(is_other, codes, _NULL))
 
 
-def _exact_duplicates(batch: pa.Table) -> pa.BooleanArray:
-    """Rows identical in every column but the location columns to an earlier row."""
+def _first_key(contract: Contract, batch: pa.Table) -> tuple[str, ...]:
+    """The columns of the contract's first unique key, when the batch has them all."""
+    for rule in contract.rules:
+        if isinstance(rule, UniqueKeyRule) and all(c in batch.column_names for c in rule.columns):
+            return rule.columns
+    return ()
+
+
+def _exact_duplicates(batch: pa.Table, key: tuple[str, ...] = ()) -> pa.BooleanArray:
+    """Rows identical in every column but the location columns to an earlier row.
+
+    Identical rows share their key, so with a ``key`` only the rows of a repeated (or null) key
+    are compared in every column: a batch of distinct keys costs one grouping of the key.
+    """
     columns = [c for c in batch.column_names if c not in LOCATION_COLUMNS]
     if not columns or batch.num_rows == 0:
         return pa.array(np.zeros(batch.num_rows, dtype=bool))
-    return pc.invert(_first_of_group(batch, columns, None))
+    if not key:
+        return pc.invert(_first_of_group(batch, columns, None))
+    candidates = _repeated(batch, key)
+    if not pc.any(candidates).as_py():
+        return candidates
+    return pc.and_(candidates, pc.invert(_first_of_group(batch, columns, candidates)))
+
+
+def _repeated(batch: pa.Table, key: tuple[str, ...]) -> pa.BooleanArray:
+    """Rows whose key another row of the batch shares (a null part counts as a value)."""
+    rows = pa.array(np.arange(batch.num_rows, dtype=np.int64))
+    table = batch.select(list(key)).append_column(_ROW, rows)
+    groups = table.group_by(list(key), use_threads=False).aggregate([(_ROW, "min"), (_ROW, "max")])
+    single = pc.equal(groups.column(f"{_ROW}_min"), groups.column(f"{_ROW}_max"))
+    alone = pc.filter(groups.column(f"{_ROW}_min"), single)
+    return pc.invert(pc.is_in(rows, value_set=alone))
 
 
 def _first_of_group(batch: pa.Table, columns: Iterable[str], eligible: pa.Array | None) -> pa.Array:
