@@ -27,6 +27,7 @@ from insightloop.ingest.normalise import (
     money,
     names,
     phones,
+    vectorised,
 )
 
 __all__ = [
@@ -110,7 +111,24 @@ def normalise_emails(values: Column) -> pa.Table:
     >>> normalise_emails(["A@X.SE", None, "a@x.se"]).column("value").to_pylist()
     ['a@x.se', None, 'a@x.se']
     """
-    return _apply(values, lambda v: _pair(emails.normalise_email(v)), _VALUE_REASON)
+    array = _as_array(values)
+    if len(array) < vectorised.MIN_ROWS or not pa.types.is_string(array.type):
+        return _apply(array, lambda v: _pair(emails.normalise_email(v)), _VALUE_REASON)
+    # Plain addresses in one vectorised pass; the others value by value.
+    fast, placeholder = vectorised.plain_emails(array)
+    done = pc.is_valid(fast)
+    slow = _apply(
+        pc.if_else(done, pa.scalar(None, _TEXT), array),
+        lambda v: _pair(emails.normalise_email(v)),
+        _VALUE_REASON,
+    )
+    reason = pc.if_else(placeholder, pa.scalar("email_placeholder"), pa.scalar(None, _TEXT))
+    return pa.table(
+        {
+            "value": pc.if_else(done, fast, slow.column("value").combine_chunks()),
+            "reason": pc.if_else(done, reason, slow.column("reason").combine_chunks()),
+        }
+    )
 
 
 def normalise_phones(values: Column, *, region: str | None = None) -> pa.Table:
@@ -183,14 +201,31 @@ def normalise_postcodes(values: Column, *, country: str | Column | None) -> pa.T
         code = countries.check_country(country)
         return _apply(values, lambda v: _pair(addresses.normalise_postcode(v, code)), _VALUE_REASON)
     postcodes = _as_array(values).cast(_TEXT)
-    places = _as_array(country).cast(_TEXT)
-    pairs = pa.StructArray.from_arrays([postcodes, places], names=["postcode", "country"])
+    places = pc.dictionary_encode(_as_array(country).cast(_TEXT))
+    # Each distinct place is read once; the postcodes of each country are then normalised
+    # together, every distinct postcode once.
+    codes = pa.array([_country_code(p) for p in places.dictionary.to_pylist()], _TEXT)
+    code_of_row = pc.fill_null(codes.take(places.indices), "")
+    positions, values_out, reasons_out = [], [], []
 
-    def one(pair: tuple[str | None, str | None] | None) -> tuple[Any, ...]:
-        postcode, place = pair or (None, None)
-        return _pair(addresses.normalise_postcode(postcode, _country_code(place)))
+    def of_country(code: str | None) -> Callable[[Any], tuple[Any, ...]]:
+        return lambda value: _pair(addresses.normalise_postcode(value, code))
 
-    return _apply(pairs, one, _VALUE_REASON, text=False)
+    for code in pc.unique(code_of_row).to_pylist():
+        rows = pc.indices_nonzero(pc.equal(code_of_row, code))
+        result = _apply(postcodes.take(rows), of_country(code or None), _VALUE_REASON)
+        positions.append(rows)
+        values_out.append(result.column("value").combine_chunks())
+        reasons_out.append(result.column("reason").combine_chunks())
+    if not positions:
+        return pa.table({"value": pa.nulls(0, _TEXT), "reason": pa.nulls(0, _TEXT)})
+    order = pc.sort_indices(pa.concat_arrays(positions))
+    return pa.table(
+        {
+            "value": pa.concat_arrays(values_out).take(order),
+            "reason": pa.concat_arrays(reasons_out).take(order),
+        }
+    )
 
 
 def normalise_timestamps(
@@ -206,6 +241,12 @@ def normalise_timestamps(
     dates.normalise_timestamp(None, **options)  # checks the options once, before the loop
     array = _as_array(values)
     fast = _iso_timestamps(array, time_zone) if pa.types.is_string(array.type) else None
+    if fast is not None and formats and len(array) >= vectorised.MIN_ROWS:
+        # Then the values written exactly in the source's first format, rewritten as ISO text.
+        rest = pc.if_else(pc.is_valid(fast), pa.scalar(None, _TEXT), array)
+        moments = vectorised.formatted_moments(rest, dates.check_formats(formats)[0])
+        if moments is not None:
+            fast = pc.coalesce(fast, _iso_timestamps(moments, time_zone))
     if fast is not None:
         # Unambiguous ISO 8601 text is parsed in one vectorised pass; the rest value by value.
         array = pc.if_else(pc.is_valid(fast), pa.scalar(None, _TEXT), array)
@@ -226,7 +267,21 @@ def normalise_timestamps(
     )
 
 
-_ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+# Years 1950-2059 only: before that, zones had local mean time and wartime rules on which
+# DuckDB's time zone data and Python's zoneinfo do not always agree.
+_ISO_TIMESTAMP = (
+    r"^(19[5-9]\d|20[0-5]\d)-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+    r"(Z|[+-]\d{2}(:?\d{2})?)?$"
+)
+
+
+# Moments within three hours of a change of the zone's offset are left to the value-by-value
+# parser: a local time the clocks skip or pass twice is read as zoneinfo reads it (the first).
+_ISO_SQL = """
+SELECT CASE WHEN date_part('timezone', t) = date_part('timezone', t - INTERVAL 3 HOUR)
+             AND date_part('timezone', t) = date_part('timezone', t + INTERVAL 3 HOUR) THEN t END
+FROM (SELECT try_cast(v AS TIMESTAMPTZ) AS t FROM candidates)
+"""
 
 
 def _iso_timestamps(array: pa.Array, time_zone: str) -> pa.Array:
@@ -239,7 +294,7 @@ def _iso_timestamps(array: pa.Array, time_zone: str) -> pa.Array:
     try:
         con.execute("SET TimeZone = ?", [time_zone])
         con.register("candidates", pa.table({"v": candidates}))
-        moments = con.execute("SELECT try_cast(v AS TIMESTAMPTZ) FROM candidates").to_arrow_table()
+        moments = con.execute(_ISO_SQL).to_arrow_table()
     finally:
         con.close()
     column = moments.column(0).combine_chunks()
@@ -251,12 +306,12 @@ def normalise_dates(
 ) -> pa.Table:
     """:func:`~insightloop.ingest.normalise.normalise_date` over a column; ``value`` is
     ``date32``."""
-    dates.normalise_date(None, formats=formats)
-    return _apply(
+    patterns = dates.check_formats(formats)
+    return _dates(
         values,
-        lambda v: _pair(dates.normalise_date(v, formats=formats, day_first=day_first)),
-        (("value", pa.date32()), ("reason", _TEXT)),
-        text=False,
+        patterns,
+        lambda v: _pair(dates.normalise_date(v, formats=patterns, day_first=day_first)),
+        None,
     )
 
 
@@ -270,14 +325,46 @@ def normalise_birth_dates(
     """:func:`~insightloop.ingest.normalise.normalise_birth_date` over a column, with one
     ``today`` for the whole column."""
     limit = today or date.today()
-    dates.normalise_date(None, formats=formats)
-    return _apply(
+    patterns = dates.check_formats(formats)
+    return _dates(
         values,
+        patterns,
         lambda v: _pair(
-            dates.normalise_birth_date(v, formats=formats, day_first=day_first, today=limit)
+            dates.normalise_birth_date(v, formats=patterns, day_first=day_first, today=limit)
         ),
-        (("value", pa.date32()), ("reason", _TEXT)),
-        text=False,
+        (dates.EARLIEST_BIRTH, limit),
+    )
+
+
+def _dates(
+    values: Column,
+    patterns: tuple[str, ...],
+    one: Callable[[Any], tuple[Any, ...]],
+    within: tuple[date, date] | None,
+) -> pa.Table:
+    """Dates by ``one`` value by value, after a vectorised pass over the values written exactly
+    in the first of ``patterns`` (see :func:`.vectorised.formatted_dates`); ``within`` bounds
+    the dates (outside: ``date_out_of_range``), as ``one`` does."""
+    schema = (("value", pa.date32()), ("reason", _TEXT))
+    array = _as_array(values)
+    fast = None
+    if patterns and pa.types.is_string(array.type) and len(array) >= vectorised.MIN_ROWS:
+        fast = vectorised.formatted_dates(array, patterns[0])
+    if fast is None:
+        return _apply(array, one, schema, text=False)
+    done = pc.is_valid(fast)
+    slow = _apply(pc.if_else(done, pa.scalar(None, _TEXT), array), one, schema, text=False)
+    reason = pa.nulls(len(array), _TEXT)
+    if within is not None:
+        low, high = (pa.scalar(bound, pa.date32()) for bound in within)
+        outside = pc.or_(pc.less(fast, low), pc.greater(fast, high))
+        reason = pc.if_else(outside, pa.scalar("date_out_of_range"), reason)
+        fast = pc.if_else(outside, pa.scalar(None, pa.date32()), fast)
+    return pa.table(
+        {
+            "value": pc.if_else(done, fast, slow.column("value").combine_chunks()),
+            "reason": pc.if_else(done, reason, slow.column("reason").combine_chunks()),
+        }
     )
 
 

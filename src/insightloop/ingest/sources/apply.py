@@ -11,6 +11,7 @@ into them. A database read's ``_key`` column (the row's key as text) is carried 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 import pyarrow as pa
@@ -208,28 +209,40 @@ def _phones_by_country(
         regions = [r for r in phone_regions(regions_text) if r != default]
         result: pa.Table | None = None
         for region in [*regions, default]:
-            try:
-                attempt = nz.normalise_phones(values, region=region or None)
-            except ConfigError:
-                continue
             if result is None:
-                result = attempt
-                continue
-            failed = pc.and_(pc.is_null(result.column("value")), pc.is_valid(values))
-            if not pc.any(failed).as_py():
-                break
-            better = pc.and_(failed, pc.is_valid(attempt.column("value")))
-            result = pa.table(
-                {
-                    name: pc.if_else(better, attempt.column(name), result.column(name))
-                    for name in ("value", "reason")
-                }
-            )
+                with suppress(ConfigError):  # a region phonenumbers does not know
+                    result = nz.normalise_phones(values, region=region or None)
+            else:
+                result = _retried(result, values, region)
         return result if result is not None else nz.normalise_phones(values, region=None)
 
     if isinstance(codes, pa.ChunkedArray):
         codes = codes.combine_chunks()
     return _by_group(origin, pc.fill_null(codes, default or ""), phones)
+
+
+def _retried(result: pa.Table, values: pa.Array, region: str | None) -> pa.Table:
+    """``result`` with the numbers it could not read tried again with ``region``; only those
+    numbers are parsed again, and an answer replaces the earlier one only where it reads the
+    number."""
+    found = {name: result.column(name).combine_chunks() for name in ("value", "reason")}
+    failed = pc.and_(pc.is_null(found["value"]), pc.is_valid(values))
+    if not pc.any(failed).as_py():
+        return result
+    try:
+        attempt = nz.normalise_phones(values.filter(failed), region=region or None)
+    except ConfigError:
+        return result
+    again = {name: attempt.column(name).combine_chunks() for name in ("value", "reason")}
+    better = pc.is_valid(again["value"])
+    return pa.table(
+        {
+            name: pc.replace_with_mask(
+                before, failed, pc.if_else(better, again[name], before.filter(failed))
+            )
+            for name, before in found.items()
+        }
+    )
 
 
 def _timestamps_by_zone(
