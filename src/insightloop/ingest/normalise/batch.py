@@ -29,6 +29,7 @@ from insightloop.ingest.normalise import (
     phones,
     vectorised,
 )
+from insightloop.ingest.normalise.phone_columns import plain_phones
 
 __all__ = [
     "Column",
@@ -149,7 +150,25 @@ def normalise_phones(values: Column, *, region: str | None = None) -> pa.Table:
         return result.value, result.reason, result.kind, result.extension
 
     schema = (*_VALUE_REASON, ("kind", _TEXT), ("extension", _TEXT))
-    return _apply(values, one, schema)
+    array = _as_array(values)
+    fast = None
+    if code is not None and pa.types.is_string(array.type) and len(array) >= vectorised.MIN_ROWS:
+        fast = plain_phones(array, code)
+    if fast is None:
+        return _apply(array, one, schema)
+    # Plain valid numbers of the region in one vectorised pass; the others value by value.
+    value, kind = fast
+    done = pc.is_valid(value)
+    slow = _apply(pc.if_else(done, pa.scalar(None, _TEXT), array), one, schema)
+    empty = pa.scalar(None, _TEXT)
+    return pa.table(
+        {
+            "value": pc.if_else(done, value, slow.column("value").combine_chunks()),
+            "reason": pc.if_else(done, empty, slow.column("reason").combine_chunks()),
+            "kind": pc.if_else(done, kind, slow.column("kind").combine_chunks()),
+            "extension": pc.if_else(done, empty, slow.column("extension").combine_chunks()),
+        }
+    )
 
 
 def normalise_names(values: Column, *, part: names.NamePart = "full") -> pa.Table:
