@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeAlias
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -309,13 +308,9 @@ def _iso_timestamps(array: pa.Array, time_zone: str) -> pa.Array:
     an offset is read in ``time_zone``, as the value-by-value parser does."""
     iso = pc.match_substring_regex(array, _ISO_TIMESTAMP)
     candidates = pc.if_else(iso, array, pa.scalar(None, _TEXT))
-    con = duckdb.connect()
-    try:
+    with vectorised.scratch(candidates) as con:
         con.execute("SET TimeZone = ?", [time_zone])
-        con.register("candidates", pa.table({"v": candidates}))
         moments = con.execute(_ISO_SQL).to_arrow_table()
-    finally:
-        con.close()
     column = moments.column(0).combine_chunks()
     return column.cast(pa.timestamp("us", "UTC")).cast(pa.timestamp("us"))
 

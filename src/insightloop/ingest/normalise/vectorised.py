@@ -10,6 +10,9 @@ Property tests hold each shortcut to its value-by-value normaliser.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pyarrow as pa
@@ -18,7 +21,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
 from insightloop.ingest.normalise.emails import FAST_EMAIL, PLACEHOLDER_LOCAL_PARTS
 
-__all__ = ["MIN_ROWS", "formatted_dates", "formatted_moments", "plain_emails"]
+__all__ = ["MIN_ROWS", "formatted_dates", "formatted_moments", "plain_emails", "scratch"]
 
 MIN_ROWS = 256
 """Below this many rows a shortcut costs more than it saves; callers skip it."""
@@ -98,13 +101,26 @@ def _strptime(array: pa.Array, pattern: str, select: str) -> pa.Array | None:
     if regex is None:
         return None
     candidates = pc.if_else(pc.match_substring_regex(array, regex), array, pa.scalar(None, _TEXT))
-    con = duckdb.connect()
-    try:
-        con.register("candidates", pa.table({"v": candidates}))
+    with scratch(candidates) as con:
         found = con.execute(f"SELECT {select} FROM candidates", {"pattern": pattern})
         return found.to_arrow_table().column(0).combine_chunks()
+
+
+_LOCAL = threading.local()
+
+
+@contextmanager
+def scratch(candidates: pa.Array) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection of this thread with ``candidates`` as the table
+    ``candidates`` (column ``v``); opening one costs about 13 ms, so each thread keeps its own."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_LOCAL, "connection", None)
+    if con is None:
+        con = _LOCAL.connection = duckdb.connect()
+    con.register("candidates", pa.table({"v": candidates}))
+    try:
+        yield con
     finally:
-        con.close()
+        con.unregister("candidates")
 
 
 _FAST_EMAIL = f"^(?:{FAST_EMAIL.pattern})$"
