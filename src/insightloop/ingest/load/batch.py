@@ -57,7 +57,7 @@ def key_columns(contract: Contract) -> list[str]:
 
 @dataclass(frozen=True)
 class PreparedChunk:
-    """One chunk mapped and checked, ready to be written."""
+    """One chunk mapped to the canonical columns, ready to be checked and written."""
 
     raw: pa.Table
     location: pa.Array
@@ -101,7 +101,7 @@ class BatchWriter:
                 self.write_prepared(chunk)
 
     def prepare(self, raw: pa.Table | pa.RecordBatch, location: pa.Array) -> PreparedChunk:
-        """Map and check one chunk: Arrow work only, without the engine or the batch's state."""
+        """Map one chunk: Arrow work only, without the engine or the batch's state."""
         table = pa.Table.from_batches([raw]) if isinstance(raw, pa.RecordBatch) else raw
         if self.source.explode:
             table = explode_json(table, self.source.explode)
@@ -109,7 +109,8 @@ class BatchWriter:
         return PreparedChunk(table, location, apply_mapping(self.mapping, table))
 
     def write_prepared(self, chunk: PreparedChunk) -> None:
-        """Compare a prepared chunk with the loaded rows, write it and account for it."""
+        """Check a prepared chunk against the contract, compare it with the loaded rows, write it
+        and account for it."""
         table, location, mapped = chunk.raw, chunk.location, chunk.mapped
         result = evaluate(self.contract, mapped, reference_keys=self.reference_keys)
         codes = self._match(mapped, result)

@@ -52,6 +52,7 @@ Column: TypeAlias = "pa.Array | pa.ChunkedArray | Sequence[Any]"
 
 _TEXT = pa.string()
 _VALUE_REASON = (("value", _TEXT), ("reason", _TEXT))
+_NO_REASON = pa.scalar(None, _TEXT)
 
 
 def _as_array(values: Column) -> pa.Array:
@@ -103,6 +104,28 @@ def _apply(
     return pa.table(columns)
 
 
+def _answered(
+    array: pa.Array,
+    done: pa.Array,
+    fast: dict[str, pa.Array | pa.Scalar],
+    one: Callable[[Any], tuple[Any, ...]],
+    schema: Sequence[tuple[str, pa.DataType]],
+    *,
+    text: bool = True,
+) -> pa.Table:
+    """The columns of ``schema``: from ``fast`` where ``done`` (a vectorised pass answered the
+    row; a column ``fast`` lacks is null there), from ``one`` value by value elsewhere."""
+    slow = _apply(pc.if_else(done, pa.scalar(None, array.type), array), one, schema, text=text)
+    return pa.table(
+        {
+            name: pc.if_else(
+                done, fast.get(name, pa.scalar(None, kind)), slow.column(name).combine_chunks()
+            )
+            for name, kind in schema
+        }
+    )
+
+
 def normalise_emails(values: Column) -> pa.Table:
     """:func:`~insightloop.ingest.normalise.normalise_email` over a column.
 
@@ -116,18 +139,13 @@ def normalise_emails(values: Column) -> pa.Table:
         return _apply(array, lambda v: _pair(emails.normalise_email(v)), _VALUE_REASON)
     # Plain addresses in one vectorised pass; the others value by value.
     fast, placeholder = vectorised.plain_emails(array)
-    done = pc.is_valid(fast)
-    slow = _apply(
-        pc.if_else(done, pa.scalar(None, _TEXT), array),
+    reason = pc.if_else(placeholder, pa.scalar("email_placeholder"), pa.scalar(None, _TEXT))
+    return _answered(
+        array,
+        pc.is_valid(fast),
+        {"value": fast, "reason": reason},
         lambda v: _pair(emails.normalise_email(v)),
         _VALUE_REASON,
-    )
-    reason = pc.if_else(placeholder, pa.scalar("email_placeholder"), pa.scalar(None, _TEXT))
-    return pa.table(
-        {
-            "value": pc.if_else(done, fast, slow.column("value").combine_chunks()),
-            "reason": pc.if_else(done, reason, slow.column("reason").combine_chunks()),
-        }
     )
 
 
@@ -157,17 +175,7 @@ def normalise_phones(values: Column, *, region: str | None = None) -> pa.Table:
         return _apply(array, one, schema)
     # Plain valid numbers of the region in one vectorised pass; the others value by value.
     value, kind = fast
-    done = pc.is_valid(value)
-    slow = _apply(pc.if_else(done, pa.scalar(None, _TEXT), array), one, schema)
-    empty = pa.scalar(None, _TEXT)
-    return pa.table(
-        {
-            "value": pc.if_else(done, value, slow.column("value").combine_chunks()),
-            "reason": pc.if_else(done, empty, slow.column("reason").combine_chunks()),
-            "kind": pc.if_else(done, kind, slow.column("kind").combine_chunks()),
-            "extension": pc.if_else(done, empty, slow.column("extension").combine_chunks()),
-        }
-    )
+    return _answered(array, pc.is_valid(value), {"value": value, "kind": kind}, one, schema)
 
 
 def normalise_names(values: Column, *, part: names.NamePart = "full") -> pa.Table:
@@ -265,24 +273,15 @@ def normalise_timestamps(
         moments = vectorised.formatted_moments(rest, dates.check_formats(formats)[0])
         if moments is not None:
             fast = pc.coalesce(fast, _iso_timestamps(moments, time_zone))
-    if fast is not None:
-        # Unambiguous ISO 8601 text is parsed in one vectorised pass; the rest value by value.
-        array = pc.if_else(pc.is_valid(fast), pa.scalar(None, _TEXT), array)
-    slow = _apply(
-        array,
-        lambda v: _pair(dates.normalise_timestamp(v, **options)),
-        (("value", pa.timestamp("us")), ("reason", _TEXT)),
-        text=False,
-    )
+
+    def one(value: Any) -> tuple[Any, ...]:
+        return _pair(dates.normalise_timestamp(value, **options))
+
+    schema = (("value", pa.timestamp("us")), ("reason", _TEXT))
     if fast is None:
-        return slow
-    done = pc.is_valid(fast)
-    return pa.table(
-        {
-            "value": pc.if_else(done, fast, slow.column("value").combine_chunks()),
-            "reason": pc.if_else(done, pa.scalar(None, _TEXT), slow.column("reason")),
-        }
-    )
+        return _apply(array, one, schema, text=False)
+    # Unambiguous ISO 8601 text is parsed in one vectorised pass; the rest value by value.
+    return _answered(array, pc.is_valid(fast), {"value": fast}, one, schema, text=False)
 
 
 # Years 1950-2059 only: before that, zones had local mean time and wartime rules on which
@@ -367,19 +366,13 @@ def _dates(
     if fast is None:
         return _apply(array, one, schema, text=False)
     done = pc.is_valid(fast)
-    slow = _apply(pc.if_else(done, pa.scalar(None, _TEXT), array), one, schema, text=False)
-    reason = pa.nulls(len(array), _TEXT)
+    answers: dict[str, pa.Array | pa.Scalar] = {"value": fast}
     if within is not None:
         low, high = (pa.scalar(bound, pa.date32()) for bound in within)
         outside = pc.or_(pc.less(fast, low), pc.greater(fast, high))
-        reason = pc.if_else(outside, pa.scalar("date_out_of_range"), reason)
-        fast = pc.if_else(outside, pa.scalar(None, pa.date32()), fast)
-    return pa.table(
-        {
-            "value": pc.if_else(done, fast, slow.column("value").combine_chunks()),
-            "reason": pc.if_else(done, reason, slow.column("reason").combine_chunks()),
-        }
-    )
+        answers["reason"] = pc.if_else(outside, pa.scalar("date_out_of_range"), _NO_REASON)
+        answers["value"] = pc.if_else(outside, pa.scalar(None, pa.date32()), fast)
+    return _answered(array, done, answers, one, schema, text=False)
 
 
 def normalise_amounts(

@@ -141,8 +141,7 @@ def _junk(national: pa.Array) -> pa.Array:
     """Made-up numbers, as the value-by-value path tells them (one digit repeated, seven equal
     digits at the end of a long number, a run of consecutive digits)."""
     length = pc.utf8_length(national)
-    first = pc.utf8_slice_codeunits(national, 0, 1)
-    one_digit = pc.equal(pc.binary_repeat(first, length), national)
+    one_digit = _one_digit(national)
     last = pc.utf8_slice_codeunits(national, -1, None)
     tail = pc.utf8_slice_codeunits(national, -7, None)
     repeated_tail = pc.and_(pc.greater_equal(length, 8), pc.equal(pc.binary_repeat(last, 7), tail))
@@ -223,26 +222,25 @@ def _tail(values: pa.Array, start: pa.Array | pa.Scalar) -> pa.Array:
     return out
 
 
+def _one_digit(digits: pa.Array) -> pa.Array:
+    """Whether each value is one digit repeated."""
+    first = pc.utf8_slice_codeunits(digits, 0, 1)
+    return pc.equal(pc.binary_repeat(first, pc.utf8_length(digits)), digits)
+
+
 def _same_digit(digits: pa.Array) -> pa.Array:
     """Three digits or more, all the same (``0000000``)."""
-    length = pc.utf8_length(digits)
-    first = pc.utf8_slice_codeunits(digits, 0, 1)
-    return pc.and_(pc.greater_equal(length, 3), pc.equal(pc.binary_repeat(first, length), digits))
+    return pc.and_(pc.greater_equal(pc.utf8_length(digits), 3), _one_digit(digits))
 
 
 def _strip_national_prefix(rules: _Region, national: pa.Array) -> pa.Array:
-    """The national significant number: a national prefix (``0``) taken off where the
-    value-by-value path takes it off; null where that path decides otherwise."""
+    """The national significant number: a national prefix (``0``) taken off where it begins
+    the number. The value-by-value path keeps it off only when the rest is valid, which the
+    caller's check of the number ranges decides; a prefix that may keep a carrier code leaves
+    the number to that path (null)."""
     if rules.national_prefix is None:
         return national
     cut = _starts(national, rules.national_prefix)
     matched = pc.fill_null(pc.greater(cut, 0), False)
-    stripped = _tail(national, cut)
-    # With the prefix taken off, the number must be valid (else phonenumbers weighs lengths).
-    length = pc.utf8_length(stripped)
-    valid = pc.is_valid(_kinds(rules, stripped))
-    keep = pc.and_(pc.greater_equal(length, _MIN_NSN), pc.invert(pc.starts_with(stripped, "0")))
-    keep = pc.fill_null(pc.and_(keep, valid), False)
-    if rules.prefix_keeps_digits:
-        keep = pa.array([False] * len(national), pa.bool_())
-    return pc.if_else(matched, pc.if_else(keep, stripped, pa.scalar(None, _TEXT)), national)
+    stripped = _NULL if rules.prefix_keeps_digits else _tail(national, cut)
+    return pc.if_else(matched, stripped, national)

@@ -300,8 +300,8 @@ def _first_key(contract: Contract, batch: pa.Table) -> tuple[str, ...]:
 def _exact_duplicates(batch: pa.Table, key: tuple[str, ...] = ()) -> pa.BooleanArray:
     """Rows identical in every column but the location columns to an earlier row.
 
-    Identical rows share their key, so with a ``key`` only the rows of a repeated (or null) key
-    are compared in every column: a batch of distinct keys costs one grouping of the key.
+    Identical rows share their key, so with a ``key`` only the rows of a repeated key are
+    compared in every column: a batch of distinct keys costs one grouping of the key.
     """
     columns = [c for c in batch.column_names if c not in LOCATION_COLUMNS]
     if not columns or batch.num_rows == 0:
