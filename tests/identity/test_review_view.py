@@ -61,6 +61,35 @@ def test_records_are_described_as_matching_describes_them(workspace: Workspace) 
     assert described[("crm", "C1")].token == record_token("crm|C1")
 
 
+def test_records_are_read_as_the_last_resolution_compared_them(ws: Workspace) -> None:
+    engine = ws.engine
+    compared = {
+        (r["record_source"], r["record_key"]): r
+        for r in engine.records(engine.table("identity_records"))
+    }
+    live = {
+        (r["record_source"], r["record_key"]): r for r in person_records(engine, CONFIG).to_pylist()
+    }
+    assert compared.keys() == live.keys()
+    assert {r["run_id"] for r in compared.values()} == {"r1"}
+    # A source changes a record after the resolution: the pages show it as it was compared.
+    engine.con.raw_sql("UPDATE src_customers SET first_name = 'Adelaide' WHERE source_key = 'C1'")
+    now = {
+        (r["record_source"], r["record_key"]): r for r in person_records(engine, CONFIG).to_pylist()
+    }
+    assert now[("crm", "C1")]["first_name"] != compared[("crm", "C1")]["first_name"]
+    described = describe_records(engine, CONFIG, [("crm", "C1"), ("loyalty", "L9")])
+    for record in (("crm", "C1"), ("loyalty", "L9")):
+        assert dict(described[record].fields) == {
+            n: compared[record][n] for n, _, _ in COMPARED_FIELDS
+        }
+    # A record the last resolution did not compare is described from the raw tables.
+    engine.con.raw_sql("DELETE FROM identity_records WHERE record_key = 'C1'")
+    again = describe_records(engine, CONFIG, [("crm", "C1"), ("loyalty", "L9")])
+    assert again[("crm", "C1")].fields["first_name"] == now[("crm", "C1")]["first_name"]
+    assert again[("loyalty", "L9")].fields == described[("loyalty", "L9")].fields
+
+
 def test_the_queue_page_orders_and_compares_the_pairs(ws: Workspace) -> None:
     queue = ws.review_queue("open", None)
     page = review_page(ws.engine, CONFIG, "open", limit=1)

@@ -33,6 +33,7 @@ __all__ = [
     "ACCOUNT",
     "DEVICE",
     "GUEST",
+    "RECORDS_TABLE",
     "RECORD_COLUMNS",
     "device_links",
     "person_identifiers",
@@ -42,6 +43,10 @@ __all__ = [
 ACCOUNT = "id:user_id"
 DEVICE = "id:anonymous_id"
 GUEST = "id:email"
+
+#: The table where each resolution leaves the person records it compared (see
+#: :func:`insightloop.identity.review_view.describe_records`).
+RECORDS_TABLE = "identity_records"
 
 #: Columns of a person record, in order; the match features are the ones after the key.
 RECORD_COLUMNS = (

@@ -11,7 +11,8 @@ One pass over the workspace (``resolve_identities``), run by the pipeline's ``re
 5. connected components over the links that count, in SQL
    (:mod:`insightloop.identity.components`);
 6. stable ids, merges and splits (:mod:`insightloop.identity.ids`);
-7. ``customer_map``, ``identity_links``, ``identifier_map`` and ``merge_log`` written.
+7. ``customer_map``, ``identity_links``, ``identifier_map``, ``identity_records`` (the person
+   records as compared, for the review pages) and ``merge_log`` written.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from insightloop.identity.ids import IdAssignment, assign_ids
 from insightloop.identity.records import (
     ACCOUNT,
     DEVICE,
+    RECORD_COLUMNS,
+    RECORDS_TABLE,
     device_links,
     person_identifiers,
     person_records,
@@ -127,6 +130,14 @@ def _materialise(engine: Engine, name: str, expr: ir.Table | pa.Table) -> ir.Tab
         expr = ibis.memtable(expr)
     engine.materialise(name, expr)
     return engine.table(name)
+
+
+def _snapshot(records: pa.Table, run_id: str) -> pa.Table:
+    """The person records as compared, for :data:`RECORDS_TABLE` (junk values kept: the review
+    pages show a record as its sources wrote it)."""
+    return records.select(list(RECORD_COLUMNS)).append_column(
+        "run_id", pa.repeat(pa.scalar(run_id, pa.string()), records.num_rows)
+    )
 
 
 def _null_junk(records: pa.Table, junk: pa.Table) -> pa.Table:
@@ -222,6 +233,7 @@ def resolve_identities(
     assignment = assign_clusters(engine, clustering, current_customers(engine), now)
     with engine.transaction():
         write_customers(engine, assignment, clustering, run_id)
+        _replace(engine, RECORDS_TABLE, _snapshot(records, run_id))
         mapped = _identifier_map(engine, ids, junk, run_id)
         _replace(engine, "identifier_map", mapped)
         _queue_review(engine, found.review, run_id)

@@ -3,9 +3,11 @@ field by field; pages of the review queue, the merge log and the decisions; a cu
 
 A record is described exactly as matching saw it (:func:`~insightloop.identity.records.
 person_records`: a customer record by its current version, a web account by its latest order
-and ``identify`` traits, a guest by its latest order), but only the records asked for are read:
-the tables that describe records are narrowed to their keys before anything runs, so a page
-costs the same on a workspace of a thousand customers as on one of millions.
+and ``identify`` traits, a guest by its latest order). Each resolution leaves the records it
+compared in ``identity_records``, and pages read them from there by key: a page costs about
+the same on a workspace of a thousand customers as on one of millions, and a pair is shown as it
+was scored even when a source changed the record since. A record that table lacks (loaded after
+the last resolution) is described from the raw tables, narrowed to its key before anything runs.
 
 Each compared field of a pair is **matched**, **differed** or **missing** (one side or both
 lack it), judged on the real values; :meth:`ReviewDetail.masked` then hides the personal values
@@ -37,7 +39,14 @@ import ibis.expr.types as ir
 from insightloop.identity.config import IdentityConfig
 from insightloop.identity.decisions import DECISIONS_TABLE, SEP, Decision, split_node
 from insightloop.identity.manual import UnknownCustomerError, UnknownReviewError
-from insightloop.identity.records import ACCOUNT, GUEST, person_records
+from insightloop.identity.records import (
+    ACCOUNT,
+    DEVICE,
+    GUEST,
+    RECORD_COLUMNS,
+    RECORDS_TABLE,
+    person_records,
+)
 from insightloop.privacy import MASK, mask_email, mask_phone
 from insightloop.store import Engine
 
@@ -296,6 +305,20 @@ class _NarrowedEngine(Engine):
         return t
 
 
+def _compared(
+    engine: Engine, wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The records of ``wanted`` that the last resolution compared, by ``(source, key)``."""
+    if not engine.has_table(RECORDS_TABLE):
+        return {}
+    t = engine.table(RECORDS_TABLE)
+    rows = engine.records(
+        t.filter(t.record_key.isin(sorted({k for _, k in wanted}))).select(*RECORD_COLUMNS)
+    )
+    found = ((r["record_source"], r["record_key"]) for r in rows)
+    return {key: r for key, r in zip(found, rows, strict=True) if key in wanted}
+
+
 def _among(column: ir.StringColumn, values: Sequence[str]) -> ir.BooleanValue:
     return column.isin(list(values)) if values else ibis.literal(False)
 
@@ -305,17 +328,23 @@ def describe_records(
 ) -> dict[tuple[str, str], PersonRecord]:
     """Records ``(source, key)`` with their compared fields and current customer.
 
-    A record matching cannot describe (a device, a record gone since) has no fields.
+    A record is read from ``identity_records``, where the last resolution left it as it
+    compared it; one that resolution did not compare (loaded since, or a workspace not resolved
+    since that table came) is described from the raw tables. A record matching cannot describe
+    (a device, a record gone since) has no fields.
     """
     wanted = set(records)
     if not wanted:
         return {}
-    narrowed = _NarrowedEngine(engine, wanted)
-    described = {
-        (r["record_source"], r["record_key"]): r
-        for r in person_records(narrowed, config).to_pylist()
-        if (r["record_source"], r["record_key"]) in wanted
-    }
+    described = _compared(engine, wanted)
+    rest = {r for r in wanted if r not in described and r[0] != DEVICE}
+    if rest:
+        narrowed = _NarrowedEngine(engine, rest)
+        described |= {
+            (r["record_source"], r["record_key"]): r
+            for r in person_records(narrowed, config).to_pylist()
+            if (r["record_source"], r["record_key"]) in rest
+        }
     cmap = engine.table("customer_map")
     owners = {
         (r["source"], r["source_key"]): r["customer_id"]

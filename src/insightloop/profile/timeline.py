@@ -129,11 +129,20 @@ def iso_utc(value: Any) -> Any:
     >>> iso_utc(datetime(2025, 3, 1, 12, 30))
     '2025-03-01T12:30:00+00:00'
     """
+    kind = type(value)
+    if kind in _PLAIN:  # most values: checked first, as documents convert millions of them
+        return value
+    if kind is datetime and value.tzinfo is None:
+        return value.isoformat() + "+00:00"  # what replace(tzinfo=UTC).isoformat() writes
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
+
+
+#: Types :func:`iso_utc` returns as they are.
+_PLAIN = frozenset({str, int, float, bool, type(None), dict, list})
 
 
 def _plain(value: Any) -> Any:

@@ -87,6 +87,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "identity: order, contact and survey e-mails; identifier map; review queue"),
     Migration(5, "collection: progress of the landing-log loader"),
     Migration(6, "order lines: discount amount"),
+    Migration(7, "identity: the person records as the last resolution compared them"),
 )
 
 

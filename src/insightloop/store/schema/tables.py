@@ -346,6 +346,31 @@ _UNIFIED = (
         ),
     ),
     TableSpec(
+        "identity_records",
+        "unified",
+        "identity",
+        "Every person record as the last resolution compared it (customer records, web accounts "
+        "with their latest traits, guests): what the review queue and a customer's records page "
+        "show, without reading the raw tables again.",
+        7,
+        (
+            _c("record_source", "string", "Source of the record ('id:user_id' for an account)."),
+            _c("record_key", "string", "Key of the record in its source."),
+            _c("first_name", "string", "Given name (split from the full name if need be)."),
+            _c("last_name", "string", "Family name, normalised."),
+            _c("name_raw", "string", "The name as the source wrote it."),
+            _c("email", "string", "Normalised e-mail."),
+            _c("phone", "string", "Phone in E.164."),
+            _c("birth_date", "date", "Date of birth."),
+            _c("street", "string", "Street line."),
+            _c("postcode", "string", "Postcode."),
+            _c("city", "string", "City."),
+            _c("country", "string", "ISO 3166-1 alpha-2 country code."),
+            _c("updated_at", "timestamp", "When the record last changed (UTC)."),
+            _c("run_id", "string", "Resolution that compared it."),
+        ),
+    ),
+    TableSpec(
         "identity_decisions",
         "unified",
         "identity.decisions",
