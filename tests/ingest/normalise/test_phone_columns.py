@@ -35,16 +35,27 @@ _EXAMPLES = _examples()
 
 @st.composite
 def phone_text(draw: st.DrawFn) -> str:
-    choice = draw(st.integers(0, 3))
+    choice = draw(st.integers(0, 4))
     if choice == 0:
         text = draw(st.sampled_from(_EXAMPLES))
+    elif choice == 4:
+        # An international example written without its "+" (1-713-... in the US), sometimes
+        # with a national prefix after the calling code.
+        text = draw(st.sampled_from([e for e in _EXAMPLES if e.startswith("+")]))[1:]
+        if draw(st.booleans()):
+            code, _, rest = text.partition(" ")
+            text = f"{code} {draw(st.sampled_from(['0', '1', '00', '']))}{rest}"
     elif choice == 1:
         # An example with its last digits changed: valid or not, of the same shape.
         text = draw(st.sampled_from(_EXAMPLES))
         tail = draw(st.text(alphabet="0123456789", min_size=1, max_size=4))
         text = text[: -len(tail)] + tail
     elif choice == 2:
-        prefix = draw(st.sampled_from(["", "0", "00", "+", "011", "+46", "0046", "+44 (0)", "1"]))
+        prefix = draw(
+            st.sampled_from(
+                ["", "0", "00", "+", "011", "+46", "0046", "+44 (0)", "1", "11", "44", "46", "4600", "86"]
+            )
+        )
         text = prefix + draw(st.text(alphabet="0123456789", min_size=1, max_size=13))
     else:
         text = draw(
@@ -80,3 +91,10 @@ def test_the_shortcut_answers_the_plain_numbers_of_its_region() -> None:
     found = plain_phones(pa.array(["138 1234 5678", "010-6552 9988"]), "CN")
     assert found is not None  # a national prefix with a carrier code goes value by value
     assert found[0].to_pylist() == ["+8613812345678", None]
+    # Digits that begin with the calling code, without "+": the code comes off where
+    # phonenumbers takes it off (the whole is no number of the region, or too long).
+    texts = pa.array(["1-713-555-0123", "17135550123", "2125550123", "1 1 713 555 0123"])
+    found = plain_phones(texts, "US")
+    assert found is not None
+    assert found[0].to_pylist() == ["+17135550123", "+17135550123", "+12125550123", "+17135550123"]
+    assert [normalise_phone(t, "US").value for t in texts.to_pylist()] == found[0].to_pylist()

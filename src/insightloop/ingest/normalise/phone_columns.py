@@ -55,6 +55,9 @@ class _Region:
     national_prefix: str | None
     prefix_keeps_digits: bool
     general: _Range | None
+    # The general pattern's possible lengths and those only possible locally (for "too long").
+    general_lengths: tuple[int, ...]
+    local_lengths: tuple[int, ...]
     services: tuple[_Range, ...]
     fixed_line: _Range | None
     mobile: _Range | None
@@ -94,6 +97,8 @@ def _region(region: str) -> _Region | None:
         # A prefix with groups may keep a carrier code: those numbers go value by value.
         prefix_keeps_digits=prefix is not None and re.compile(prefix).groups > 0,
         general=_range(metadata.general_desc),
+        general_lengths=tuple(metadata.general_desc.possible_length or ()),
+        local_lengths=tuple(metadata.general_desc.possible_length_local_only or ()),
         services=services,
         fixed_line=_range(metadata.fixed_line),
         mobile=_range(metadata.mobile),
@@ -189,9 +194,8 @@ def _plain(rules: _Region, texts: pa.Array) -> tuple[pa.Array, pa.Array]:
     own_code = pc.fill_null(pc.starts_with(international, code), False)
     national_of_international = _tail(international, pa.scalar(len(code), pa.int32()))
     dialled = pc.or_(plus, pc.is_valid(idd))
-    national_text = pc.and_(pc.invert(dialled), pc.invert(pc.starts_with(digits, code)))
     candidate = pc.if_else(own_code, national_of_international, pa.scalar(None, _TEXT))
-    candidate = pc.if_else(national_text, digits, candidate)
+    candidate = pc.if_else(pc.invert(dialled), _undialled(rules, digits), candidate)
     eligible = pc.fill_null(pc.and_(simple, pc.is_valid(candidate)), False)
     eligible = pc.and_(eligible, pc.invert(pc.fill_null(_same_digit(digits), False)))
     size = pc.utf8_length(candidate)
@@ -210,6 +214,58 @@ def _plain(rules: _Region, texts: pa.Array) -> tuple[pa.Array, pa.Array]:
         pc.is_valid(kinds), pc.binary_join_element_wise(f"+{code}", national, ""), _NULL
     )
     return values, kinds
+
+
+def _undialled(rules: _Region, digits: pa.Array) -> pa.Array:
+    """The national number of digits written without ``+`` or an international prefix.
+
+    They are national, unless they begin with the region's calling code (``1 713 555 0123`` in
+    the US) and phonenumbers' test takes the code off: the whole is no number of the region but
+    the rest (without a national prefix) is, or the whole is too long. Null where that test
+    needs what this shortcut does not model (a prefix that may keep a carrier code).
+    """
+    code = rules.country_code
+    starts = pc.fill_null(pc.starts_with(digits, code), False)
+    if not pc.any(starts).as_py():
+        return digits
+    rest = _tail(digits, pa.scalar(len(code), pa.int32()))
+    if rules.national_prefix is not None:
+        cut = _starts(rest, rules.national_prefix)
+        prefixed = pc.fill_null(pc.greater(cut, 0), False)
+        if rules.prefix_keeps_digits:
+            rest = pc.if_else(prefixed, _NULL, rest)
+        else:
+            # phonenumbers keeps the prefix when the number fits the pattern with it and not
+            # without it.
+            stripped = _tail(rest, cut)
+            keep = pc.and_(_general(rules, rest), pc.invert(_general(rules, stripped)))
+            rest = pc.if_else(pc.and_(prefixed, pc.invert(keep)), stripped, rest)
+    take = pc.or_(
+        pc.and_(pc.invert(_general(rules, digits)), _general(rules, rest)),
+        _too_long(rules, pc.utf8_length(digits)),
+    )
+    undecided = pc.and_(starts, pc.is_null(rest))
+    national = pc.if_else(pc.and_(starts, pc.fill_null(take, False)), rest, digits)
+    return pc.if_else(undecided, _NULL, national)
+
+
+def _general(rules: _Region, national: pa.Array) -> pa.Array:
+    """Whether each number fits the region's general pattern (any length), as phonenumbers'
+    ``_match_national_number`` tells it; false for null."""
+    if rules.general is None:
+        return pa.array([False] * len(national), pa.bool_())
+    return pc.fill_null(pc.match_substring_regex(national, rules.general.pattern), False)
+
+
+def _too_long(rules: _Region, length: pa.Array) -> pa.Array:
+    """phonenumbers' ``TOO_LONG`` for numbers of ``length`` digits (any type), its steps in its
+    order: a local-only length is not, nor is the first possible length or anything shorter."""
+    possible = rules.general_lengths
+    if not possible:
+        return pa.array([False] * len(length), pa.bool_())
+    local = pa.array(rules.local_lengths, pa.int32())
+    longer = pc.and_(pc.greater(length, possible[0]), pc.greater(length, possible[-1]))
+    return pc.fill_null(pc.and_(longer, pc.invert(pc.is_in(length, value_set=local))), False)
 
 
 def _tail(values: pa.Array, start: pa.Array | pa.Scalar) -> pa.Array:
