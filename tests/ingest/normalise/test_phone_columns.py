@@ -31,6 +31,8 @@ def _examples() -> list[str]:
 
 
 _EXAMPLES = _examples()
+# Written before random digits: prefixes, calling codes without "+", both.
+_PREFIXES = ["", "0", "00", "+", "011", "+46", "0046", "+44 (0)", "1", "11", "44", "46", "4600"]
 
 
 @st.composite
@@ -51,11 +53,7 @@ def phone_text(draw: st.DrawFn) -> str:
         tail = draw(st.text(alphabet="0123456789", min_size=1, max_size=4))
         text = text[: -len(tail)] + tail
     elif choice == 2:
-        prefix = draw(
-            st.sampled_from(
-                ["", "0", "00", "+", "011", "+46", "0046", "+44 (0)", "1", "11", "44", "46", "4600", "86"]
-            )
-        )
+        prefix = draw(st.sampled_from(_PREFIXES))
         text = prefix + draw(st.text(alphabet="0123456789", min_size=1, max_size=13))
     else:
         text = draw(

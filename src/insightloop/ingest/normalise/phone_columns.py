@@ -89,6 +89,7 @@ def _region(region: str) -> _Region | None:
            if width < len(text)):  # fmt: skip
         return None
     prefix = metadata.national_prefix_for_parsing
+    general = metadata.general_desc
     services = tuple(r for r in (_range(getattr(metadata, s)) for s in _SERVICES) if r is not None)
     return _Region(
         country_code=text,
@@ -96,9 +97,9 @@ def _region(region: str) -> _Region | None:
         national_prefix=prefix,
         # A prefix with groups may keep a carrier code: those numbers go value by value.
         prefix_keeps_digits=prefix is not None and re.compile(prefix).groups > 0,
-        general=_range(metadata.general_desc),
-        general_lengths=tuple(metadata.general_desc.possible_length or ()),
-        local_lengths=tuple(metadata.general_desc.possible_length_local_only or ()),
+        general=_range(general),
+        general_lengths=tuple(general.possible_length or ()) if general else (),
+        local_lengths=tuple(general.possible_length_local_only or ()) if general else (),
         services=services,
         fixed_line=_range(metadata.fixed_line),
         mobile=_range(metadata.mobile),
