@@ -14,6 +14,7 @@ import pytest
 from insightloop import Workspace
 from insightloop.errors import ConfigError, PipelineError
 from insightloop.ingest.load import LoadOptions, load_sources
+from insightloop.ingest.load.keys import LoadedKeys
 from tests.decorator import mark_with_all_backends
 
 CUSTOMERS = {
@@ -22,6 +23,13 @@ CUSTOMERS = {
     "entity": "customers",
     "options": {"region": "SE"},
     "mapping": {"source_key": "id", "name_raw": "name", "email": "email", "phone": "phone"},
+}
+CONTACTS = {
+    "kind": "folder",
+    "path": "landing/contacts",
+    "pattern": "*.csv",
+    "entity": "interactions",
+    "mapping": {"interaction_id": "id", "channel": "ch", "started_at": "at"},
 }
 CSV = (
     "id,name,email,phone\n"
@@ -130,16 +138,7 @@ def test_a_copy_of_a_loaded_file_under_another_name_is_not_loaded_twice(
 
 def test_a_folder_source_picks_up_new_files(duckdb_workspace: Workspace) -> None:
     ws = duckdb_workspace
-    ws.add_source(
-        "interactions",
-        {
-            "kind": "folder",
-            "path": "landing/contacts",
-            "pattern": "*.csv",
-            "entity": "interactions",
-            "mapping": {"interaction_id": "id", "channel": "ch", "started_at": "at"},
-        },
-    )
+    ws.add_source("interactions", CONTACTS)
     (ws.path / "landing/contacts").mkdir(parents=True)
     assert ws.load().batches == []
     _write(ws, "landing/contacts/day1.csv", "id,ch,at\ni1,phone,2024-01-02 10:00\n")
@@ -371,3 +370,31 @@ def test_a_daily_file_with_half_the_usual_rows_is_flagged(duckdb_workspace: Work
     )
     assert [v["flagged"] for v in volume] == [False, False, False, False, True]
     assert volume[-1]["value"] == pytest.approx(50 / 100)
+
+
+def test_one_load_reads_the_loaded_keys_once_and_still_finds_every_match(
+    duckdb_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = duckdb_workspace
+    ws.add_source("interactions", CONTACTS)
+    reads: list[str] = []
+    original = LoadedKeys._read
+
+    def counted(self: LoadedKeys) -> Any:
+        reads.append(self.source)
+        return original(self)
+
+    monkeypatch.setattr(LoadedKeys, "_read", counted)
+    header = "id,ch,at\n"
+    _write(ws, "landing/contacts/day1.csv", header + "i1,phone,2024-01-02\ni2,chat,2024-01-02\n")
+    ws.load()
+    assert reads == []  # the source had no rows: nothing to read
+    _write(ws, "landing/contacts/day2.csv", header + "i3,phone,2024-01-03\ni1,phone,2024-01-02\n")
+    _write(ws, "landing/contacts/day3.csv", header + "i2,email,2024-01-02\ni4,chat,2024-01-04\n")
+    batches = ws.load().batches
+    assert reads == ["interactions"]  # once for both new files
+    got = [(b.status, b.rows_loaded, b.rows_updated, b.unchanged_rows) for b in batches]
+    assert got == [("unchanged", 0, 0, 0), ("loaded", 1, 0, 1), ("loaded", 2, 1, 0)]
+    assert _rows(ws, "interactions", "interaction_id", "channel") == [
+        ("i1", "phone"), ("i2", "email"), ("i3", "phone"), ("i4", "chat"),
+    ]  # fmt: skip

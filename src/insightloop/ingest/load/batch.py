@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from insightloop.ingest.load.ahead import ahead
 from insightloop.ingest.load.compare import CHANGED, CHANGED_IN_BATCH, SAME, UNTRACKED, classify
+from insightloop.ingest.load.keys import LoadedKeys
 from insightloop.ingest.load.report import BatchReport
 from insightloop.ingest.readers import LOCATION_COLUMNS, RejectedRecord
 from insightloop.ingest.sources import SourceDeclaration, apply_mapping, entity_table
@@ -76,6 +77,7 @@ class BatchWriter:
     reference_keys: Mapping[str, pa.Array]
     has_rows: bool  # whether the source had rows in its table before this batch
     on_chunk: Callable[[pa.Table, ContractResult], None] | None = None  # e.g. the scorecard
+    loaded_keys: LoadedKeys | None = None  # which keys the source may have loaded (see .keys)
 
     def __post_init__(self) -> None:
         self.table = entity_table(self.source.entity)
@@ -149,22 +151,28 @@ class BatchWriter:
     def _match(self, mapped: pa.Table, result: ContractResult) -> np.ndarray:
         """Compare the accepted rows with the loaded ones of the same keys.
 
-        When the source had no rows before this batch, only rows whose key an earlier chunk of
-        the batch loaded can match, so only those are looked up (usually none).
+        Only keys the source may have loaded are looked up: those whose hash the load's
+        :class:`~.keys.LoadedKeys` holds, or, without those (Spark), when the source had no rows
+        before this batch, those an earlier chunk of the batch loaded (usually none).
         """
         n = mapped.num_rows
         codes = np.zeros(n, dtype=np.int8)
         accepted = result.accepted.to_numpy(zero_copy_only=False)
         if not self.keys or not accepted.any():
             return codes
-        keys = _key_text(mapped, self.keys)
         candidates = accepted.copy()
-        if not self.has_rows:
+        if self.loaded_keys is not None:
+            # Only keys whose hash the source has loaded can match a loaded row.
+            hashes = self.loaded_keys.hashes(mapped)
+            candidates &= self.loaded_keys.may_contain(hashes, has_rows=self.has_rows)
+            self.loaded_keys.add(hashes[accepted])
+        elif not self.has_rows:
+            keys = _key_text(mapped, self.keys)
             seen = pa.concat_arrays(self._seen) if self._seen else pa.array([], pa.string())
             candidates &= np.asarray(
                 pc.fill_null(pc.is_in(keys, value_set=seen), False).to_numpy(zero_copy_only=False)
             )
-        self._seen.append(pc.filter(keys, pa.array(accepted)))
+            self._seen.append(pc.filter(keys, pa.array(accepted)))
         if not candidates.any():
             return codes
         rows = np.flatnonzero(candidates)

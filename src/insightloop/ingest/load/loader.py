@@ -22,6 +22,7 @@ from insightloop.config import Settings
 from insightloop.errors import ConfigError, InsightloopError
 from insightloop.ingest.load.batch import BatchWriter, key_columns
 from insightloop.ingest.load.files import SourceFile, source_files
+from insightloop.ingest.load.keys import LoadedKeys
 from insightloop.ingest.load.metrics import BatchMetrics
 from insightloop.ingest.load.records import (
     last_watermark,
@@ -139,9 +140,13 @@ def load_sources(
     total = sum(f.size if f else 1 for _, units in plan for f in units) or 1
     done = 0
     for source, units in plan:
+        # Read once per source and load, extended by every batch (see .keys).
+        loaded = LoadedKeys.for_source(
+            engine, entity_table(source.entity), source.name, key_columns(contracts[source.name])
+        )
         for unit in units:
             loader = _Loader(
-                engine, source, contracts[source.name], refs, run_id, options, thresholds
+                engine, source, contracts[source.name], refs, run_id, options, thresholds, loaded
             )
             batch = loader.load_file(unit) if unit else loader.load_database(root)
             report.batches.append(batch)
@@ -214,6 +219,7 @@ class _Loader:
     run_id: str
     options: LoadOptions
     thresholds: QualityThresholds
+    loaded: LoadedKeys | None = None
 
     def load_file(self, unit: SourceFile) -> BatchReport:
         started = now_utc()
@@ -282,6 +288,7 @@ class _Loader:
                 writer = BatchWriter(
                     self.engine, self.source, self.contract, report, started,
                     self.refs.for_contract(self.contract), self._has_rows(), metrics.add,
+                    self.loaded,
                 )  # fmt: skip
                 read(writer)
                 if not report.balanced:
