@@ -84,7 +84,7 @@ class LoadedKeys:
         duck = self.engine.con.con
         query = f"SELECT {self._expression()} AS h FROM {_quoted(self.table)} WHERE _source = $1"
         found = duck.execute(query, [self.source]).fetchnumpy()
-        return np.unique(np.asarray(found["h"], dtype=np.uint64))
+        return _merged([np.asarray(found["h"], dtype=np.uint64)])
 
     def may_contain(self, hashes: np.ndarray, *, has_rows: bool) -> np.ndarray:
         """Whether each hash may stand for a loaded key (``False``: certainly not loaded).
@@ -105,7 +105,7 @@ class LoadedKeys:
             raise RuntimeError("LoadedKeys.add before may_contain: the table was not read yet")
         if not len(hashes):
             return
-        self._recent.append(np.unique(hashes))
+        self._recent.append(_merged([hashes]))
         self._recent_size += len(hashes)
         if self._recent_size >= max(MERGE_AT, len(self._sorted) // 4):
             self._sorted = _merged([self._sorted, *self._recent])
@@ -113,10 +113,13 @@ class LoadedKeys:
 
 
 def _merged(parts: list[np.ndarray]) -> np.ndarray:
-    """The distinct values of sorted ``parts``, sorted (a stable sort merges sorted runs in
-    about linear time)."""
-    values = np.concatenate(parts)
-    values.sort(kind="stable")
+    """The distinct values of ``parts``, sorted. (A stable sort merges sorted parts in about
+    linear time. NumPy 2.4's ``np.unique`` took 91 s for 48 million hashes that sort in 4 s.)"""
+    if len(parts) > 1:
+        values = np.concatenate(parts)
+        values.sort(kind="stable")
+    else:
+        values = np.sort(parts[0])
     if len(values) < 2:
         return values
     return values[np.concatenate(([True], values[1:] != values[:-1]))]
