@@ -58,17 +58,13 @@ def _check_keys(engine: Engine, name: str, keys: pa.Table, columns: Sequence[str
 
 
 def _duck_run(engine: Engine, sql: str, keys: pa.Table, params: list[Any], what: str) -> None:
-    duck = engine.con.con
-    view = f"_il_keys_{uuid.uuid4().hex[:12]}"
-    duck.register(view, keys)
-    try:
-        duck.execute(sql.replace("{keys}", _quote(view)), params)
-    except Exception as exc:
-        raise EngineError(
-            f"The duckdb engine failed to {what}: {type(exc).__name__}", sql=sql
-        ) from exc
-    finally:
-        duck.unregister(view)
+    with engine.registered(keys) as view:
+        try:
+            engine.con.con.execute(sql.replace("{keys}", view), params)
+        except Exception as exc:
+            raise EngineError(
+                f"The duckdb engine failed to {what}: {type(exc).__name__}", sql=sql
+            ) from exc
 
 
 def delete_matching(engine: Engine, name: str, keys: pa.Table) -> None:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
     from ibis.backends import BaseBackend
 
-__all__ = ["BackendName", "Engine"]
+__all__ = ["BackendName", "Engine", "quoted"]
 
 BackendName = Literal["duckdb", "spark"]
 
@@ -374,17 +374,23 @@ class Engine:
         self._release_memtables(data)
         return table.num_rows
 
+    @contextmanager
+    def registered(self, table: pa.Table) -> Iterator[str]:
+        """DuckDB only: ``table`` as a view of the connection for the block, by its quoted
+        name (DuckDB scans the Arrow data in place, no copy and no cast)."""
+        view = f"_insightloop_rows_{uuid.uuid4().hex}"
+        duck = self.con.con
+        duck.register(view, table)
+        try:
+            yield quoted(view)
+        finally:
+            duck.unregister(view)
+
     def _duckdb_insert(self, name: str, table: pa.Table) -> None:
         # The Arrow table is already in the target's column order and types: DuckDB scans it
         # directly. (Ibis's insert of a memtable adds a cast per column, about 40% slower.)
-        view = f"_insightloop_rows_{uuid.uuid4().hex}"
-        duck = self.con.con
-        with self._wrapped(f"insert into '{name}'"):
-            duck.register(view, table)
-            try:
-                duck.execute(f"INSERT INTO {_quoted(name)} SELECT * FROM {view}")
-            finally:
-                duck.unregister(view)
+        with self._wrapped(f"insert into '{name}'"), self.registered(table) as view:
+            self.con.con.execute(f"INSERT INTO {quoted(name)} SELECT * FROM {view}")
 
     def _spark_insert(self, name: str, table: pa.Table) -> None:
         # Ibis 12 registers Spark memtables through pandas and maps decimals with Decimal(),
@@ -435,6 +441,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def _quoted(name: str) -> str:
-    """``name`` as a quoted SQL identifier."""
+def quoted(name: str) -> str:
+    """``name`` as a quoted SQL identifier (``my table`` becomes ``"my table"``)."""
     return '"' + name.replace('"', '""') + '"'

@@ -17,23 +17,19 @@ keys up as before.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
 
 from insightloop.store import Engine
+from insightloop.store.engine import quoted
 
 __all__ = ["LoadedKeys"]
 
 #: Recently added hashes are merged into the sorted whole once there are this many (or a quarter
 #: of the whole, so that merging stays linear in all).
 MERGE_AT = 1 << 21
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 class LoadedKeys:
@@ -67,22 +63,18 @@ class LoadedKeys:
         return cls(engine, table, source, keys)
 
     def _expression(self) -> str:
-        return "hash(" + ", ".join(f"CAST({_quoted(k)} AS VARCHAR)" for k in self.keys) + ")"
+        return "hash(" + ", ".join(f"CAST({quoted(k)} AS VARCHAR)" for k in self.keys) + ")"
 
     def hashes(self, rows: pa.Table) -> np.ndarray:
         """The key hash of each row of ``rows`` (which has the key columns)."""
-        view = f"_insightloop_keys_{uuid.uuid4().hex}"
-        duck = self.engine.con.con
-        duck.register(view, rows.select(self.keys))
-        try:
-            found = duck.execute(f"SELECT {self._expression()} AS h FROM {view}").fetchnumpy()
-        finally:
-            duck.unregister(view)
+        with self.engine.registered(rows.select(self.keys)) as view:
+            query = f"SELECT {self._expression()} AS h FROM {view}"
+            found = self.engine.con.con.execute(query).fetchnumpy()
         return np.asarray(found["h"], dtype=np.uint64)
 
     def _read(self) -> np.ndarray:
         duck = self.engine.con.con
-        query = f"SELECT {self._expression()} AS h FROM {_quoted(self.table)} WHERE _source = $1"
+        query = f"SELECT {self._expression()} AS h FROM {quoted(self.table)} WHERE _source = $1"
         found = duck.execute(query, [self.source]).fetchnumpy()
         return _merged([np.asarray(found["h"], dtype=np.uint64)])
 
