@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from insightloop import Workspace
@@ -45,4 +47,22 @@ def test_changed_thresholds_train_a_new_model(duckdb_workspace: Workspace) -> No
         text.replace("[identity]\n", "[identity]\nlink_threshold = 0.97\n", 1), encoding="utf-8"
     )
     ws.settings = load_settings(ws.layout.config_file)
+    assert _matching(ws)["mode"] == "trained"
+
+
+def test_a_model_saved_with_other_comparisons_is_trained_again(
+    duckdb_workspace: Workspace,
+) -> None:
+    ws = duckdb_workspace
+    ws.add_config_section("identity", KEYS)
+    _fixture(ws.engine)
+    assert _matching(ws)["mode"] == "trained"
+    assert _matching(ws)["mode"] == "incremental"
+    # What an earlier release saved: a fingerprint of the thresholds alone, so of comparisons
+    # other than this release's.
+    state = ws.layout.models_dir / "identity" / "identity-model.state.json"
+    saved = json.loads(state.read_text(encoding="utf-8"))
+    shaping = json.dumps({"link": 0.95, "review": 0.8}, sort_keys=True).encode()
+    saved["fingerprint"] = hashlib.sha1(shaping).hexdigest()[:16]
+    state.write_text(json.dumps(saved), encoding="utf-8")
     assert _matching(ws)["mode"] == "trained"

@@ -132,3 +132,46 @@ def test_every_nickname_of_the_demo_company_is_known() -> None:
             key = names.canonical_first_name(nick)
             alt = names.NICKNAME_ALTERNATIVES.get(names.compact(nick) or "", key)
             assert names.canonical_first_name(full) in {key, alt}, (full, nick)
+
+
+_KNOWN = sorted(n for n in names.GIVEN_NAMES if len(n) >= 3 and n.isascii() and n.isalpha())
+
+
+@st.composite
+def _slipped(draw: st.DrawFn) -> tuple[str, str]:
+    """A known given name and the same name with one keyboard slip."""
+    name = draw(st.sampled_from(_KNOWN))
+    i = draw(st.integers(0, len(name) - 1))
+    letter = draw(st.sampled_from("abcdefghijklmnopqrstuvwxyz"))
+    slips = [
+        name[:i] + name[i + 1 :],  # dropped
+        name[:i] + letter + name[i:],  # added
+        name[:i] + letter + name[i + 1 :],  # replaced
+    ]
+    if i + 1 < len(name):
+        slips.append(name[:i] + name[i + 1] + name[i] + name[i + 2 :])  # neighbours exchanged
+    return name, draw(st.sampled_from(slips))
+
+
+@given(_slipped())
+def test_a_slip_of_a_known_name_leads_back_to_its_key(case: tuple[str, str]) -> None:
+    name, slipped = case
+    keys = names.slip_keys(slipped.title())
+    if slipped in names.GIVEN_NAMES or len(slipped) < 3:
+        assert keys is None  # a known or too short name is read as it is
+    else:
+        assert keys is not None
+        assert f"|{names.canonical_first_name(name)}|" in keys
+
+
+@pytest.mark.parametrize("value", ["William", "Per", "Jo", None, "Xqzvw", "王秀英"])
+def test_known_short_and_unreadable_names_have_no_slip_keys(value: str | None) -> None:
+    assert names.slip_keys(value) is None
+
+
+def test_slip_keys_name_only_names_one_slip_away() -> None:
+    assert names.slip_keys("Epr") == "|per|"
+    assert names.slip_keys("Billl") == "|william|"
+    keys = names.slip_keys("Jnn") or ""
+    assert {"jennifer", "jan", "john"} <= set(keys.strip("|").split("|"))
+    assert "maria" not in keys

@@ -16,7 +16,9 @@ from insightloop import Workspace
 from insightloop.identity.attach import with_customer
 from insightloop.identity.config import IdentityConfig, identity_config
 from insightloop.identity.ids import new_customer_id
+from insightloop.identity.realtime import attach_devices
 from insightloop.identity.resolve import ProbabilisticLinks, resolve_identities
+from insightloop.identity.stitch import ONE_PERSON_DEVICE_RULE
 from insightloop.store import Engine
 from tests.decorator import mark_with_all_backends
 
@@ -190,3 +192,50 @@ def test_ids_stay_stable_and_merges_and_splits_are_logged(tmp_path) -> None:  # 
         assert len({third[("crm", "C1")], third[("loyalty", "L9")], ada}) == 3
         kinds = [r["kind"] for r in engine.records(engine.table("merge_log"))]
         assert sorted(kinds) == ["merge", "split"]
+
+
+def _logins(batch: str, *calls: tuple[str, str]) -> list[dict[str, object]]:
+    return [
+        {"message_id": f"{batch}-{i}", "type": "identify", "anonymous_id": device,
+         "user_id": user, "_batch_id": batch}
+        for i, (device, user) in enumerate(calls)
+    ]  # fmt: skip
+
+
+@mark_with_all_backends
+def test_a_device_joins_several_accounts_only_when_they_are_one_customers(
+    workspace: Workspace,
+) -> None:
+    engine = workspace.engine
+    _fixture(engine)
+    # Ada's phone logged in as her first account and as a second one (u3); the family tablet
+    # as Ada's account and as Alan's (u2 is linked to him below).
+    engine.insert("events", _logins("b1", ("phone", "u1"), ("phone", "u3")))
+    engine.insert("events", _logins("b1", ("tablet", "u1"), ("tablet", "u2")))
+    links = _links(
+        ("crm", "C1", "id:user_id", "u1"),
+        ("crm", "C1", "id:user_id", "u3"),
+        ("crm", "C2", "id:user_id", "u2"),
+    )
+    resolve_identities(engine, CONFIG, run_id="r1", now=NOW, find_links=_finder(links))
+    ids = _customers(engine)
+    ada, alan = ids[("crm", "C1")], ids[("crm", "C2")]
+    assert ids[("id:anonymous_id", "phone")] == ada
+    assert ids[("id:anonymous_id", "tablet")] not in {ada, alan}
+    assert ids[("id:anonymous_id", "shared")] not in {ada, ids[("id:user_id", "u2")]}
+    rows = engine.records(engine.table("identity_links"))
+    rules = {(r["left_key"], r["right_key"]): r["rule"] for r in rows}
+    assert rules[("phone", "u1")] == rules[("phone", "u3")] == ONE_PERSON_DEVICE_RULE
+    assert not any("tablet" in pair for pair in rules)
+
+    # Between runs, new devices are attached by the same rule.
+    engine.insert("events", _logins("b2", ("laptop", "u1"), ("laptop", "u3")))
+    engine.insert("events", _logins("b2", ("kiosk", "u3"), ("kiosk", "u2")))
+    engine.insert("events", _logins("b2", ("guest", "u3"), ("guest", "u-new")))
+    assert attach_devices(engine, CONFIG, ["b2"], run_id="rt") == 1
+    mapped = engine.table("identifier_map")
+    devices = mapped.filter(mapped.id_type == "anonymous_id")
+    attached = {r["id_value"]: r["customer_id"] for r in engine.records(devices)}
+    assert attached["laptop"] == ada
+    assert "kiosk" not in attached  # accounts of two customers
+    assert "guest" not in attached  # one account no customer holds yet

@@ -18,7 +18,8 @@ score: a pair scored in an incremental run and in a rebuild gets the same probab
 
 Deterministic links, components, ids and the identifier map are recomputed in SQL every run:
 they are cheap. A full match runs instead when there is no saved model, when the settings that
-shape the model changed, or when more than ``incremental_max_share`` of the records are new.
+shape the model changed (the thresholds, or the comparisons and guards, which a new release may
+change), or when more than ``incremental_max_share`` of the records are new.
 ``rescore`` scores every pair with the saved model without training: a full rebuild that gives
 the same clusters as the incremental runs before it.
 """
@@ -46,6 +47,8 @@ from insightloop.identity.probabilistic import (
     record_table,
 )
 from insightloop.identity.resolve import LinkFinder, ProbabilisticLinks
+from insightloop.identity.splink_comparisons import comparison_specs
+from insightloop.identity.splink_guards import guard_sql
 from insightloop.identity.splink_model import MatchModel
 from insightloop.identity.splink_prepare import prepare_records
 from insightloop.store import Engine
@@ -60,9 +63,19 @@ _STATE_FILE = "identity-model.state.json"
 Mode = Literal["auto", "rescore", "retrain"]
 
 
-def _fingerprint(config: IdentityConfig) -> str:
-    shaping = {"link": config.link_threshold, "review": config.review_threshold}
-    return hashlib.sha1(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
+def _fingerprint(config: IdentityConfig, table: pa.Table) -> str:
+    """What shapes the model: the thresholds, and the comparisons and guards of the columns
+    ``table`` prepares to (so a release that compares differently trains a new model)."""
+    columns = prepare_records(table.slice(0, 0), ROLES, id_column="record_id").column_names
+    specs = comparison_specs(columns, "duckdb")
+    shaping = {
+        "link": config.link_threshold,
+        "review": config.review_threshold,
+        "comparisons": [spec.to_splink() for spec in specs],
+        "guards": guard_sql(specs, "duckdb", strict=True),
+    }
+    text = json.dumps(shaping, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -157,10 +170,11 @@ def model_link_finder(folder: Path, *, mode: Mode = "auto") -> LinkFinder:
         now = datetime.now(UTC).replace(tzinfo=None).isoformat()
         state = _State.read(folder)
         signatures = _signatures(table)
+        fingerprint = _fingerprint(config, table)
         usable = (
             mode != "retrain"
             and state is not None
-            and state.fingerprint == _fingerprint(config)
+            and state.fingerprint == fingerprint
             and (folder / MODEL_FILE).exists()
             and engine.count("customer_map") > 0
         )
@@ -177,7 +191,7 @@ def model_link_finder(folder: Path, *, mode: Mode = "auto") -> LinkFinder:
                 found = _train(engine, table, config, folder)
             else:
                 found = _incremental(engine, table, new, config, folder)
-        _State(_fingerprint(config), now).write(folder)
+        _State(fingerprint, now).write(folder)
         pq.write_table(signatures, folder / _SIGNATURES_FILE)
         return found
 

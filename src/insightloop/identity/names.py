@@ -55,6 +55,7 @@ __all__ = [
     "is_pinyin",
     "map_distinct",
     "order_given_family",
+    "slip_keys",
     "split_full_name",
     "split_han_name",
 ]
@@ -436,6 +437,68 @@ def split_full_name(text: str | None) -> tuple[str | None, str | None]:
 def _full_key(text: str | None) -> str | None:
     folded = fold_name(text)
     return " ".join(sorted(folded.split(" "))) if folded else None
+
+
+# -- keyboard slips of known names ---------------------------------------------------------------
+
+#: Names shorter than this are too short to read a slip in (``al`` is one slip from ten names).
+_SLIP_MIN = 3
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+@lru_cache(maxsize=1)
+def _slip_index() -> dict[str, frozenset[str]]:
+    """Each known given name and each of its one-letter deletions -> the names it comes from."""
+    index: dict[str, set[str]] = {}
+    for name in GIVEN_NAMES:
+        if len(name) >= _SLIP_MIN:
+            for variant in {name} | _deletions(name):
+                index.setdefault(variant, set()).add(name)
+    return {k: frozenset(v) for k, v in index.items()}
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """One letter dropped, added, replaced, or two neighbours exchanged (``a != b``)."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) != len(b):
+        short, long_ = (a, b) if len(a) < len(b) else (b, a)
+        return short in _deletions(long_)
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    if len(diff) == 1:
+        return True
+    i = diff[0] if len(diff) == 2 else -1
+    return i >= 0 and diff[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+
+
+def slip_keys(name: str | None) -> str | None:
+    """The nickname-table keys of the known given names one keyboard slip from an unknown one.
+
+    A first name that is no known given name may be a known one mistyped: "Billl" (Bill, so
+    william), "Epr" (Per), "Jnn" (Jen, Jan, Jon, Ann...). The keys are written ``|key|key|`` so
+    that SQL can look one up with ``instr``; a known name, a name shorter than three letters or
+    one that is no slip of any known name gives None. Matching compares the keys with the other
+    record's key: "Jnn" agrees with Jennifer (through Jen), and with Jan, but not with Maria.
+
+    Examples
+    --------
+    >>> slip_keys("Billl"), slip_keys("Epr"), slip_keys("Bill"), slip_keys("Zqxv")
+    ('|william|', '|per|', None, None)
+    >>> "|jennifer|" in slip_keys("jnn")
+    True
+    """
+    word = compact(name)
+    if word is None or len(word) < _SLIP_MIN or word in GIVEN_NAMES:
+        return None
+    index = _slip_index()
+    candidates: set[str] = set()
+    for variant in {word} | _deletions(word):
+        candidates |= index.get(variant, frozenset())
+    keys = sorted({NICKNAMES.get(c, c) for c in candidates if _one_slip(word, c)})
+    return "|" + "|".join(keys) + "|" if keys else None
 
 
 # -- vectorised functions (Arrow arrays) ------------------------------------------------------

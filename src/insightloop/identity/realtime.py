@@ -6,7 +6,9 @@ that to ``identifier_map`` at once, so the visitor's earlier anonymous events sh
 customer's profile without waiting for the next ``insightloop run``; the next resolution run
 rebuilds the map from scratch and reaches the same answer through the identifier graph. The
 same guard as the graph applies: a device that logged in as more users than
-``identity.limits.anonymous_id`` (a shared computer) is attached to none of them.
+``identity.limits.anonymous_id`` is attached only when all those users are one customer's (a
+person's second account); a family's shared computer, whose users are different customers, is
+attached to none of them.
 
 This is a deterministic look-up only; new user ids and reference records wait for the run
 (``resolve``), which matches them incrementally.
@@ -47,23 +49,23 @@ def attach_devices(
     )
     batches = ibis.memtable(pa.table({"_batch_id": pa.array(list(batch_ids), pa.string())}))
     new = both.semi_join(batches, "_batch_id").select("_anon", "_user").distinct()
-    # The guard counts every user the device ever logged in as, not only this batch's.
-    users = (
-        both.semi_join(new, "_anon")
-        .select("_anon", "_user")
-        .distinct()
-        .group_by("_anon")
-        .aggregate(_users=ibis._.count())
-    )
-    single = users.filter(users._users <= config.limit("anonymous_id")).select("_anon")
     ids = engine.table(IDENTIFIER_MAP)
     known_users = ids.filter(ids.id_type == "user_id").select(
         _user=ids.id_value, customer_id=ids.customer_id
     )
     known_devices = ids.filter(ids.id_type == "anonymous_id").select(_anon=ids.id_value)
+    # The guard counts every user the device ever logged in as, not only this batch's.
+    every = both.semi_join(new, "_anon").select("_anon", "_user").distinct()
+    every = every.left_join(known_users, "_user")
+    per = every.group_by("_anon").aggregate(
+        _users=every._user.count(),
+        _known=every.customer_id.count(),
+        _customers=every.customer_id.nunique(),
+        customer_id=every.customer_id.max(),
+    )
+    one = (per._users <= config.limit("anonymous_id")) | (per._users == per._known)
     found = (
-        new.semi_join(single, "_anon")
-        .join(known_users, "_user")
+        per.filter(one & (per._customers == 1))
         .anti_join(known_devices, "_anon")
         .select(
             id_type=ibis.literal("anonymous_id"),

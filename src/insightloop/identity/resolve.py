@@ -55,7 +55,11 @@ from insightloop.identity.records import (
     person_identifiers,
     person_records,
 )
-from insightloop.identity.stitch import deterministic_edges, junk_values
+from insightloop.identity.stitch import (
+    deterministic_edges,
+    junk_values,
+    one_person_device_edges,
+)
 from insightloop.store import Engine
 
 __all__ = [
@@ -72,7 +76,15 @@ __all__ = [
     "write_customers",
 ]
 
-_WORK = ("_id_records", "_id_identifiers", "_id_junk", "_id_devices", "_id_edges", "_id_nodes")
+_WORK = (
+    "_id_records",
+    "_id_identifiers",
+    "_id_junk",
+    "_id_devices",
+    "_id_edges",
+    "_id_device_edges",
+    "_id_nodes",
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,18 @@ def review_id(left_source: str, left_key: str, right_source: str, right_key: str
     """
     text = SEP.join((left_source, left_key, right_source, right_key))
     return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+_EMPTY_LINKS = pa.table(
+    {
+        "left_source": pa.array([], pa.string()),
+        "left_key": pa.array([], pa.string()),
+        "right_source": pa.array([], pa.string()),
+        "right_key": pa.array([], pa.string()),
+        "score": pa.array([], pa.float64()),
+        "evidence": pa.array([], pa.string()),
+    }
+)
 
 
 def _materialise(engine: Engine, name: str, expr: ir.Table | pa.Table) -> ir.Table:
@@ -205,17 +229,7 @@ def resolve_identities(
     devices = _materialise(engine, "_id_devices", device_links(engine))
     det = _materialise(engine, "_id_edges", deterministic_edges(ids, devices, config))
     tick(0.2)
-    empty = pa.table(
-        {
-            "left_source": pa.array([], pa.string()),
-            "left_key": pa.array([], pa.string()),
-            "right_source": pa.array([], pa.string()),
-            "right_key": pa.array([], pa.string()),
-            "score": pa.array([], pa.float64()),
-            "evidence": pa.array([], pa.string()),
-        }
-    )
-    found = ProbabilisticLinks(empty, empty, {})
+    found = ProbabilisticLinks(_EMPTY_LINKS, _EMPTY_LINKS, {})
     if find_links is not None and records.num_rows:
         found = find_links(engine, _null_junk(records, engine.to_pyarrow(junk)), config)
     tick(0.6)
@@ -229,9 +243,19 @@ def resolve_identities(
     )
     nodes = _materialise(engine, "_id_nodes", nodes.distinct())
     decisions = load_decisions(engine)
-    clustering = cluster_records(
-        engine, _links_expr(det, found.links, run_id), nodes, decisions, run_id=run_id
+    links = _links_expr(det, found.links, run_id)
+    clustering = cluster_records(engine, links, nodes, decisions, run_id=run_id)
+    # A device that logged in as several accounts joins them once the clusters show that they
+    # are one customer's (stitch.one_person_device_edges); that takes a second clustering.
+    shared = _materialise(
+        engine,
+        "_id_device_edges",
+        one_person_device_edges(devices, engine.table(clustering.components), config),
     )
+    if engine.count("_id_device_edges"):
+        _drop_work(engine, [clustering.links, clustering.components])
+        more = _links_expr(shared, _EMPTY_LINKS, run_id)
+        clustering = cluster_records(engine, links.union(more), nodes, decisions, run_id=run_id)
     tick(0.75)
     assignment = assign_clusters(engine, clustering, current_customers(engine), now)
     with engine.transaction():
@@ -246,6 +270,7 @@ def resolve_identities(
     links = engine.table(clustering.links)
     overridden = int(engine.execute(links.overridden_by.notnull().sum().fill_null(0)))
     counts = {name: engine.count(name) for name in ("_id_devices", "_id_junk", "_id_edges")}
+    counts["_id_edges"] += engine.count("_id_device_edges")
     _drop_work(engine, [*_WORK, clustering.links, clustering.components])
     tick(1.0)
     return ResolveReport(

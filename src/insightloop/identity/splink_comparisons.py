@@ -28,7 +28,14 @@ from typing import Any
 
 from splink.internals.dialects import SplinkDialect
 
-__all__ = ["ComparisonSpec", "Level", "birth_date_typo", "comparison_specs", "nickname_sql"]
+__all__ = [
+    "ComparisonSpec",
+    "Level",
+    "birth_date_typo",
+    "comparison_specs",
+    "nickname_sql",
+    "slip_sql",
+]
 
 _ADDRESS_COLUMNS = ("address_key", "street", "postcode", "city", "region")
 
@@ -163,7 +170,10 @@ def _first_name(q: _Sql, has: Any) -> ComparisonSpec:
         levels.append(Level("nickname", nickname_sql(has("first_name_alt"))))
     if has("last_name"):
         levels.append(Level("swapped", _swapped(q)))
-    levels += [Level("typo", q.edits("first_name", 1)), Level("similar", q.sim("first_name", 0.88))]
+    levels.append(Level("typo", q.edits("first_name", 1)))
+    if has("first_name_slips") and has("first_name_key"):
+        levels.append(Level("nickname typo", slip_sql()))
+    levels.append(Level("similar", q.sim("first_name", 0.88)))
     if has("last_name"):
         # One name in the other's field (FEBRL and forms alike): counted here only, not again
         # in the last-name comparison, so a single agreement is one piece of evidence.
@@ -174,6 +184,8 @@ def _first_name(q: _Sql, has: Any) -> ComparisonSpec:
         columns += ("first_name_alt",)
     if has("first_name_known"):
         columns += ("first_name_known",)
+    if has("first_name_slips") and has("first_name_key"):
+        columns += ("first_name_slips",)
     return _spec("first_name", q.null("first_name"), levels, columns)
 
 
@@ -186,6 +198,19 @@ def nickname_sql(alternatives: bool) -> str:
             "OR first_name_key_l = first_name_alt_r)"
         )
     return same
+
+
+def slip_sql() -> str:
+    """One first name is a known name mistyped, and that name is the other's (Billl/William).
+
+    ``first_name_slips`` lists the nickname keys an unknown name is one keyboard slip from
+    (:func:`insightloop.identity.names.slip_keys`); the pair agrees when the other side's key
+    is among them.
+    """
+    return (
+        "(instr(first_name_slips_l, concat('|', first_name_key_r, '|')) > 0 "
+        "OR instr(first_name_slips_r, concat('|', first_name_key_l, '|')) > 0)"
+    )
 
 
 def _swapped(q: _Sql) -> str:

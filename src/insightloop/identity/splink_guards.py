@@ -7,8 +7,9 @@ adds that evidence up. Three guards, in this order:
 
 ``first names conflict``
     Both first names are present and differ beyond what one person's records show: not equal,
-    not the same nickname key (Bill/William), not one edit apart (Anna/Anne), not a transposition
-    of the same length (Keelin/Keelni), not an initial of the other, not exchanged with the
+    not the same nickname key (Bill/William), not a known name mistyped that is the other's
+    (Billl/William, Epr/Per), not one edit apart (Anna/Anne), not a transposition of the same
+    length (Keelin/Keelni), not an initial of the other, not exchanged with the
     surname (Wang Xiuying/Xiuying Wang). Two different common given names are two names however
     close (Maria/Marta, Anna/Hanna, Wei/Lei), and so is a name and the same name plus one to three
     letters (Erik/Erika, Johan/Johanna, Daniel/Danielle): they conflict.
@@ -47,13 +48,18 @@ from collections.abc import Sequence
 
 from splink.internals.dialects import SplinkDialect
 
-from insightloop.identity.splink_comparisons import ComparisonSpec, birth_date_typo, nickname_sql
+from insightloop.identity.splink_comparisons import (
+    ComparisonSpec,
+    birth_date_typo,
+    nickname_sql,
+    slip_sql,
+)
 
 __all__ = ["GUARDS", "evidence_sql", "guard_sql", "scored_pairs_sql"]
 
 GUARDS = ("first names conflict", "birth dates conflict", "no person-level agreement")
 _PERSON_LEVELS = {
-    "first_name": ("exact", "nickname", "swapped", "typo", "similar"),
+    "first_name": ("exact", "nickname", "swapped", "typo", "nickname typo", "similar"),
     "birth_date": ("exact", "typo"),
 }
 
@@ -117,6 +123,8 @@ def guard_sql(specs: Sequence[ComparisonSpec], dialect: str, *, strict: bool = F
         same = ["first_name_l = first_name_r"]
         if has_key:
             same.append(nickname_sql("first_name_alt" in by_name["first_name"].columns))
+            if "first_name_slips" in by_name["first_name"].columns:
+                same.append(slip_sql())
         same += [
             "(length(first_name_l) = 1 AND first_name_l = substr(first_name_r, 1, 1))",
             "(length(first_name_r) = 1 AND first_name_r = substr(first_name_l, 1, 1))",

@@ -139,9 +139,11 @@ def usable_columns(
         filled = sum(t.num_rows - t[column].null_count for t in inputs.values())
         fill[column] = filled / total
     usable = [c for c, v in fill.items() if v >= min_fill]
-    # An auxiliary column of the guards goes with the first name, however sparse.
-    if "first_name" in usable and "first_name_known" in fill and "first_name_known" not in usable:
-        usable.append("first_name_known")
+    # Auxiliary columns of the first name (for its guards and its mistyped-nickname level) go
+    # with it, however sparse.
+    for auxiliary in ("first_name_known", "first_name_slips"):
+        if "first_name" in usable and auxiliary in fill and auxiliary not in usable:
+            usable.append(auxiliary)
     return usable, fill
 
 

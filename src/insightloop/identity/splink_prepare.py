@@ -12,6 +12,8 @@ first_name         first_name (or the given name split from full_name), folded, 
 first_name_key     first_name through the nickname table (Bill -> william)
 first_name_alt     the other name of a shared nickname (Alex -> alexandra), else the key
 first_name_known   ``y`` when first_name is a common given name (for the household guards)
+first_name_slips   ``|key|key|``: keys of the known names one keyboard slip from an unknown
+                   first name (Billl -> ``|william|``)
 last_name          last_name (or the family name split from full_name), folded, no separators
 full_name_key      first and last name words, sorted (catches swapped given/family names)
 birth_date         ISO ``YYYY-MM-DD`` from a date, ``YYYYMMDD``, ``YYYY-M-D`` or ``D.M.YYYY``
@@ -215,6 +217,8 @@ def _add_names(
     out["first_name_known"] = names.map_distinct(
         first_c, lambda v: "y" if v is not None and v in names.GIVEN_NAMES else None
     )
+    # A name that is no known given name may be one mistyped (Billl, Epr): the keys it may be.
+    out["first_name_slips"] = names.map_distinct(first_c, names.slip_keys)
     out["last_name"] = last_c
     out["full_name_key"] = names.full_name_key(names.join_names(first_c, last_c))
 

@@ -7,8 +7,10 @@ Rules, each a guard against over-merging:
   card number and the card's own record). A value held by more than ``limits[type]`` records of
   one source is a conflict, not evidence, and links nothing.
 - **Devices** join the account they logged in as (Segment identify, alias, or any call with
-  both ids) when they logged in as at most ``limits.anonymous_id`` accounts; a shared computer
-  joins no one.
+  both ids) when they logged in as at most ``limits.anonymous_id`` accounts. A device that
+  logged in as more joins them only once the rest of the evidence has put all those accounts in
+  one customer (a person's old and new account, :func:`one_person_device_edges`); a family's
+  shared computer, whose accounts stay different customers, joins no one.
 - **E-mails and phones** never link reference records on their own (a household's family
   e-mail or shared landline would merge different people); probabilistic matching weighs them
   with names and birth dates. They do find the customer of transactions (``identifier_map``).
@@ -23,12 +25,22 @@ import ibis
 import ibis.expr.types as ir
 
 from insightloop.identity.config import IdentityConfig
+from insightloop.identity.decisions import node_id
 from insightloop.identity.records import ACCOUNT, DEVICE
 
-__all__ = ["KEY_TYPES", "deterministic_edges", "junk_values"]
+__all__ = [
+    "KEY_TYPES",
+    "ONE_PERSON_DEVICE_RULE",
+    "deterministic_edges",
+    "junk_values",
+    "one_person_device_edges",
+]
 
 #: Identifier types that name one record in their own system.
 KEY_TYPES = ("customer_key", "loyalty_number", "user_id")
+
+#: The rule of a device's links to several accounts of one customer.
+ONE_PERSON_DEVICE_RULE = "device of one customer's accounts"
 
 #: Records with this many different family names sharing one e-mail or phone make it junk.
 _JUNK_FAMILY_NAMES = 3
@@ -106,17 +118,52 @@ def _key_edges(identifiers: ir.Table, config: IdentityConfig) -> ir.Table:
     )
 
 
-def _device_edges(devices: ir.Table, config: IdentityConfig) -> ir.Table:
-    users = devices.group_by("anonymous_id").aggregate(users=devices.user_id.nunique())
-    single = users.filter(users.users <= config.limit("anonymous_id"))
-    kept = devices.semi_join(single, "anonymous_id")
-    return kept.select(
+def _accounts_per_device(devices: ir.Table) -> ir.Table:
+    return devices.group_by("anonymous_id").aggregate(users=devices.user_id.nunique())
+
+
+def _login_edges(logins: ir.Table, rule: str) -> ir.Table:
+    """``logins`` (``anonymous_id, user_id``) as links from the device to the account."""
+    return logins.select(
         left_source=ibis.literal(DEVICE),
-        left_key=kept.anonymous_id,
+        left_key=logins.anonymous_id,
         right_source=ibis.literal(ACCOUNT),
-        right_key=kept.user_id,
-        rule=ibis.literal("device logged in"),
+        right_key=logins.user_id,
+        rule=ibis.literal(rule),
     )
+
+
+def _device_edges(devices: ir.Table, config: IdentityConfig) -> ir.Table:
+    users = _accounts_per_device(devices)
+    single = users.filter(users.users <= config.limit("anonymous_id"))
+    return _login_edges(devices.semi_join(single, "anonymous_id"), "device logged in")
+
+
+def one_person_device_edges(
+    devices: ir.Table, components: ir.Table, config: IdentityConfig
+) -> ir.Table:
+    """Links of the devices that logged in as several accounts, all of one customer.
+
+    ``devices`` is :func:`~insightloop.identity.records.device_links`; ``components`` the
+    ``node_id, component_id`` of a clustering without these devices' links. A device whose
+    accounts are more than ``limits.anonymous_id`` (so :func:`deterministic_edges` left it out)
+    is linked to each of them when every one sits in the same component: a person who opened a
+    second account on their own phone. Accounts of different customers (a family's tablet) keep
+    the device apart, and so does an account the clustering does not know.
+    """
+    users = _accounts_per_device(devices)
+    several = users.filter(users.users > config.limit("anonymous_id"))
+    kept = devices.semi_join(several, "anonymous_id")
+    placed = kept.left_join(
+        components, components.node_id == node_id(ibis.literal(ACCOUNT), kept.user_id)
+    )
+    per = placed.group_by("anonymous_id").aggregate(
+        placed=placed.component_id.count(),
+        accounts=placed.user_id.nunique(),
+        customers=placed.component_id.nunique(),
+    )
+    one = per.filter((per.customers == 1) & (per.placed == per.accounts))
+    return _login_edges(kept.semi_join(one, "anonymous_id"), ONE_PERSON_DEVICE_RULE)
 
 
 def deterministic_edges(
