@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from insightloop import Workspace
 from insightloop.config import load_settings
+from insightloop.identity.incremental import _SIGNATURES_FILE, _new_records, _signatures
 from tests.identity.test_decisions import KEYS, _fixture
 
 
@@ -66,3 +71,20 @@ def test_a_model_saved_with_other_comparisons_is_trained_again(
     saved["fingerprint"] = hashlib.sha1(shaping).hexdigest()[:16]
     state.write_text(json.dumps(saved), encoding="utf-8")
     assert _matching(ws)["mode"] == "trained"
+
+
+def test_signatures_tell_new_and_changed_records_from_unchanged(tmp_path: Path) -> None:
+    records = pa.table(
+        {"record_id": ["a", "b", "c"], "email": ["x@e.example", None, "z@e.example"]}
+    )
+    pq.write_table(_signatures(records), tmp_path / _SIGNATURES_FILE)
+    later = pa.table(
+        {"record_id": ["a", "b", "c", "d"], "email": ["x@e.example", "", "y@e.example", None]}
+    )
+    # b: null and empty are the same text; c changed; d is new.
+    assert _new_records(tmp_path, _signatures(later)).to_pylist() == [False, False, True, True]
+    # Signatures of another format (an earlier release's) count every record as new.
+    pq.write_table(
+        pa.table({"record_id": ["a"], "signature": ["0" * 40]}), tmp_path / _SIGNATURES_FILE
+    )
+    assert _new_records(tmp_path, _signatures(later)).to_pylist() == [True] * 4

@@ -203,9 +203,12 @@ def consistent_links(
     kept = pd.Series(True, index=links.index)
     rebuilt = ambiguous_total = 0
     link_component = pd.Series(labels[left], index=links.index)
+    # Read once for every suspect (thousands of clusters at a million records), not per cluster.
+    rows = attrs.loc[suspects.index].to_dict("index")
+    in_suspects = link_component.isin(suspects.unique())
+    suspect_links = links[in_suspects].groupby(link_component[in_suspects]).groups
     for comp, members in suspects.groupby(suspects).groups.items():
         names = list(members)
-        rows = attrs.loc[names].to_dict("index")
         conflicts = {
             frozenset((a, b))
             for i, a in enumerate(names)
@@ -214,7 +217,7 @@ def consistent_links(
         }
         if not conflicts:
             continue
-        mine = links[link_component == comp].sort_values("match_weight", ascending=False)
+        mine = links.loc[suspect_links[comp]].sort_values("match_weight", ascending=False)
         keep, ambiguous = _rebuild(mine, names, conflicts, margin)
         kept.loc[keep.index] = keep
         rebuilt += 1

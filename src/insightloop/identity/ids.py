@@ -69,6 +69,19 @@ class IdAssignment:
         return rows
 
 
+def _first_per(frame: pd.DataFrame, key: str, order: dict[str, bool]) -> pd.DataFrame:
+    """Per value of ``key``, the row that comes first in ``order`` (column -> ascending).
+
+    Only the values with several rows are sorted: at a million customers almost every key has
+    one row, and sorting them all by strings takes seconds.
+    """
+    several = frame.duplicated(key, keep=False)
+    ranked = frame[several].sort_values(
+        [key, *order], ascending=[True, *order.values()], kind="stable"
+    )
+    return pd.concat([frame[~several], ranked.drop_duplicates(key)])
+
+
 def assign_ids(clusters: pd.DataFrame, previous: pd.DataFrame, now: datetime) -> IdAssignment:
     """Give every cluster a customer id, keeping earlier ids (see the module rules).
 
@@ -86,13 +99,10 @@ def assign_ids(clusters: pd.DataFrame, previous: pd.DataFrame, now: datetime) ->
         .reset_index()
     )
     # Each earlier customer's heir: the cluster holding most of its records.
-    counts = counts.sort_values(["customer_id", "n", "component"], ascending=[True, False, True])
-    heirs = counts.drop_duplicates("customer_id")
+    heirs = _first_per(counts, "customer_id", {"n": False, "component": True})
     # Each cluster keeps the strongest of the ids it inherits.
-    ranked = heirs.sort_values(
-        ["component", "n", "first", "customer_id"], ascending=[True, False, True, True]
-    )
-    survivor = ranked.drop_duplicates("component").set_index("component")["customer_id"]
+    ranked = _first_per(heirs, "component", {"n": False, "first": True, "customer_id": True})
+    survivor = ranked.set_index("component")["customer_id"]
     taken = set(prev["customer_id"].dropna())
     components = df["component"].drop_duplicates()
     ids: dict[str, str] = survivor.to_dict()
@@ -102,17 +112,18 @@ def assign_ids(clusters: pd.DataFrame, previous: pd.DataFrame, now: datetime) ->
         taken.add(ids[component])
         new += 1
     df["new_id"] = df["component"].map(ids)
+    # Merges and splits are few: only the clusters and customers concerned are grouped (a
+    # million one-row groups would take pandas most of a minute).
     merges: list[dict[str, object]] = []
-    for component, group in ranked.groupby("component", sort=True):
-        if len(group) > 1:
-            before = sorted(group["customer_id"])
-            merges.append({"before": before, "after": [ids[component]], "reason": "records linked"})
+    merged = heirs[heirs.duplicated("component", keep=False)]
+    for component, group in merged.groupby("component", sort=True):
+        before = sorted(group["customer_id"])
+        merges.append({"before": before, "after": [ids[component]], "reason": "records linked"})
     splits: list[dict[str, object]] = []
-    spread = counts.groupby("customer_id")["component"].apply(list)
-    for customer_id, comps in spread.items():
-        if len(comps) > 1:
-            after = sorted({ids[c] for c in comps})
-            splits.append({"before": [customer_id], "after": after, "reason": "records unlinked"})
+    split = counts[counts.duplicated("customer_id", keep=False)]
+    for customer_id, group in split.groupby("customer_id", sort=True):
+        after = sorted({ids[c] for c in group["component"]})
+        splits.append({"before": [customer_id], "after": after, "reason": "records unlinked"})
     same = df["customer_id"] == df["new_id"]
     assigned = df["assigned_at"].where(same, pd.Timestamp(now))
     out = pd.DataFrame(
