@@ -18,9 +18,10 @@ from fastapi.testclient import TestClient
 
 from insightloop import Workspace
 from insightloop.analytics.config import analytics_config
-from insightloop.analytics.cube import Filter, Query, run_query
+from insightloop.analytics.cube import DEFAULT_MIN_GROUP_SIZE, Filter, Query, run_query
 from insightloop.analytics.overview import overview
-from insightloop.analytics.overview_snapshot import load_snapshot
+from insightloop.analytics.overview_snapshot import load_snapshot, load_value_snapshot
+from insightloop.analytics.value_report import tier_report
 from insightloop.identity.config import identity_config
 from insightloop.store import WorkspaceLayout
 from insightloop.ui.routes import overview as overview_route
@@ -163,29 +164,70 @@ def _same(left: Any, right: Any) -> bool:
     return bool(left == right)
 
 
+def _set_in_file(path: Path, keys: tuple[str, ...], value: object) -> None:
+    """Change one figure of a snapshot file, to see which figures a page takes from it."""
+    body = orjson.loads(path.read_bytes())
+    inner = body
+    for key in keys[:-1]:
+        inner = inner[key]
+    inner[keys[-1]] = value
+    path.write_bytes(orjson.dumps(body))
+
+
+def _dashboard_step(demo_root: Path, tmp_path: Path) -> tuple[Path, Workspace, str]:
+    """A copy of the demo workspace, open, after a run of the ``dashboard`` step alone."""
+    root = tmp_path / "ws"
+    shutil.copytree(demo_root, root)
+    ws = Workspace.open(root)
+    record = ws.run(["dashboard"])
+    assert record.status == "succeeded", record.error
+    return root, ws, record.run_id
+
+
 def test_the_pipeline_computes_the_unfiltered_overview_ahead(
     demo_root: Path, tmp_path: Path, passwords: dict[str, str]
 ) -> None:
-    root = tmp_path / "ws"
-    shutil.copytree(demo_root, root)
-    with Workspace.open(root) as ws:
-        record = ws.run(["dashboard"])
-        assert record.status == "succeeded", record.error
+    root, ws, run_id = _dashboard_step(demo_root, tmp_path)
+    with ws:
         identity = identity_config(ws.settings.identity)
         config = analytics_config(ws.settings.analytics)
         live = {n: overview(ws.engine, identity, config, min_group_size=n) for n in (0, 5)}
     folder = WorkspaceLayout(root).dashboard_dir
     for size, expected in live.items():
-        ahead = load_snapshot(folder, size, record.run_id)
+        ahead = load_snapshot(folder, size, run_id)
         assert ahead is not None
         assert _same(asdict(ahead.overview), asdict(expected))
         assert load_snapshot(folder, size, "another-run") is None  # stale: computed live
     # The page shows the snapshot's figures: change one in the file and see it.
-    path = folder / "overview-0.json"
-    body = orjson.loads(path.read_bytes())
-    body["overview"]["kpis"]["customers"] = 424242
-    path.write_bytes(orjson.dumps(body))
+    _set_in_file(folder / "overview-0.json", ("overview", "kpis", "customers"), 424242)
     client = sign_in(TestClient(make_app(root)), "admin", passwords["admin"])
     with client:
         assert _kpi(client.get("/").text, "kpi-customers") == "424,242"
         assert _kpi(client.get("/", params={"country": "SE"}).text, "kpi-customers") != "424,242"
+
+
+def test_the_pipeline_computes_the_value_tiers_ahead(
+    demo_root: Path, tmp_path: Path, passwords: dict[str, str]
+) -> None:
+    root, ws, run_id = _dashboard_step(demo_root, tmp_path)
+    with ws:
+        config = analytics_config(ws.settings.analytics)
+        sizes = (0, DEFAULT_MIN_GROUP_SIZE)
+        live = {n: tier_report(ws.engine, config, min_group_size=n) for n in sizes}
+    folder = WorkspaceLayout(root).dashboard_dir
+    for size, expected in live.items():
+        assert expected is not None
+        ahead = load_value_snapshot(folder, config, size, run_id)
+        assert ahead is not None
+        assert _same(asdict(ahead), asdict(expected))
+        assert load_value_snapshot(folder, config, size, "another-run") is None  # stale
+    # Other tier settings than the run's: the page computes the tiers live.
+    other = config.model_copy(update={"currency": "SEK"})
+    assert load_value_snapshot(folder, other, 0, run_id) is None
+    # The page shows the snapshot's figures: change one in the file and see it.
+    _set_in_file(folder / "value-0.json", ("report", "totals", "customers"), 424242)
+    client = sign_in(TestClient(make_app(root)), "admin", passwords["admin"])
+    with client:
+        page = client.get("/value")
+        assert page.status_code == 200
+        assert "424,242" in page.text

@@ -223,6 +223,8 @@ def tier_report(
         else:
             size = sum(int(x["customers"]) for x in per_tier[c["tier"]])
             mix.append(StageCell(tier, stage, n, _share(n, size)))
+    # In tier and stage order, whatever order the engine returned the cells in.
+    mix.sort(key=lambda c: (names.index(c.tier), stages.index(c.stage)))
     days = [c["as_of"] for c in cells if c["as_of"] is not None]
     as_of = max(days) if days else None
     return TierReport(

@@ -242,8 +242,8 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "dashboard",
-        "Compute the dashboard overview's figures without filters ahead, so that the first "
-        "page every user opens does not aggregate the whole workspace.",
+        "Compute the dashboard overview's figures without filters and the value tiers ahead, "
+        "so that the first page every user opens does not aggregate the whole workspace.",
         _dashboard,
     ),
     Step(

@@ -34,6 +34,7 @@ from insightloop.analytics.cube import (
 )
 from insightloop.analytics.cube.query import Grain
 from insightloop.analytics.cube_options import cube_options
+from insightloop.analytics.overview_snapshot import load_value_snapshot
 from insightloop.analytics.persona_report import persona_overview
 from insightloop.analytics.value_report import TierReport, tier_report
 from insightloop.auth import Principal
@@ -139,7 +140,12 @@ def _value_figures(report: TierReport) -> dict[str, Figure]:
 def value_page(request: Request, user: Reader) -> Response:
     with open_workspace(request) as ws:
         config = analytics_config(ws.settings.analytics)
-        report = tier_report(ws.engine, config, min_group_size=_min_group_size(user))
+        small = _min_group_size(user)
+        # The last pipeline run computed the tiers ahead (step dashboard); else compute them.
+        last = ws.runs(1)
+        report = load_value_snapshot(
+            ws.layout.dashboard_dir, config, small, last[0].run_id if last else None
+        ) or tier_report(ws.engine, config, min_group_size=small)
     figures = _value_figures(report) if report is not None else {}
     tier_shares = ", ".join(
         f"{t.name} {t.share:.0%}" if t.share is not None else f"{t.name} the rest"
