@@ -105,13 +105,21 @@ def write_snapshots(
     return {"files": written, "customers": found.kpis.get("customers")}
 
 
-def load_snapshot(folder: Path, min_group_size: int, run_id: str | None) -> Snapshot | None:
-    """The snapshot for ``min_group_size`` if it was written by the run ``run_id``, else None."""
+def _read(path: Path, run_id: str | None) -> dict[str, Any] | None:
+    """A snapshot file's body if it is of this format and was written by the run ``run_id``."""
     try:
-        body = orjson.loads(_path(folder, min_group_size).read_bytes())
+        body = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
     if body.get("format") != _FORMAT or run_id is None or body.get("run_id") != run_id:
+        return None
+    return dict(body)
+
+
+def load_snapshot(folder: Path, min_group_size: int, run_id: str | None) -> Snapshot | None:
+    """The snapshot for ``min_group_size`` if it was written by the run ``run_id``, else None."""
+    body = _read(_path(folder, min_group_size), run_id)
+    if body is None:
         return None
     fields = dict(body["overview"])
     if fields.get("as_of"):
@@ -127,16 +135,8 @@ def load_value_snapshot(
 ) -> TierReport | None:
     """The value tiers for ``min_group_size`` if the run ``run_id`` wrote them under the
     analytics settings ``config``, else None (compute them live)."""
-    try:
-        body = orjson.loads(_value_path(folder, min_group_size).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    if (
-        body.get("format") != _FORMAT
-        or run_id is None
-        or body.get("run_id") != run_id
-        or body.get("settings") != _settings_digest(config)
-    ):
+    body = _read(_value_path(folder, min_group_size), run_id)
+    if body is None or body.get("settings") != _settings_digest(config):
         return None
     fields = dict(body["report"])
     as_of = fields.get("as_of")
