@@ -11,8 +11,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from insightloop import Workspace
+from insightloop.__about__ import __version__
 from insightloop.config import load_settings
-from insightloop.identity.incremental import _SIGNATURES_FILE, _new_records, _signatures
+from insightloop.identity.incremental import (
+    _SIGNATURES_FILE,
+    PREPARED_TABLE,
+    _new_records,
+    _signatures,
+)
 from tests.identity.test_decisions import KEYS, _fixture
 
 
@@ -88,3 +94,39 @@ def test_signatures_tell_new_and_changed_records_from_unchanged(tmp_path: Path) 
         pa.table({"record_id": ["a"], "signature": ["0" * 40]}), tmp_path / _SIGNATURES_FILE
     )
     assert _new_records(tmp_path, _signatures(later)).to_pylist() == [True] * 4
+
+
+def _prepared(ws: Workspace) -> dict[str, tuple[str | None, str]]:
+    t = ws.engine.table(PREPARED_TABLE)
+    rows = ws.engine.records(t.select("unique_id", "first_name", "prepared_by"))
+    return {r["unique_id"]: (r["first_name"], r["prepared_by"]) for r in rows}
+
+
+def test_records_are_prepared_again_only_when_they_or_the_release_change(
+    duckdb_workspace: Workspace,
+) -> None:
+    ws = duckdb_workspace
+    ws.add_config_section("identity", {**KEYS, "incremental_max_share": 1.0})
+    _fixture(ws.engine)
+    assert _matching(ws)["mode"] == "trained"
+    first = _prepared(ws)
+    assert first["crm|C1"] == ("ada", __version__)
+    assert {version for _, version in first.values()} == {__version__}
+    # Marks that only a fresh preparation removes: C3's row says "kept", C1's claims an older
+    # release, and C2 changes (a new phone).
+    sql = f"UPDATE {PREPARED_TABLE} SET first_name = ? WHERE unique_id = ?"
+    ws.engine.con.con.execute(sql, ["kept", "crm|C3"])
+    ws.engine.con.con.execute(sql, ["old", "crm|C1"])
+    ws.engine.con.con.execute(
+        f"UPDATE {PREPARED_TABLE} SET prepared_by = '0.0' WHERE unique_id = 'crm|C1'"
+    )
+    ws.engine.con.con.execute(
+        f"UPDATE {PREPARED_TABLE} SET first_name = 'old' WHERE unique_id = 'crm|C2'"
+    )
+    ws.engine.con.raw_sql("UPDATE src_customers SET phone = '+442222' WHERE source_key = 'C2'")
+    assert _matching(ws)["mode"] == "incremental"
+    later = _prepared(ws)
+    assert later["crm|C3"] == ("kept", __version__)  # unchanged: read back, not prepared
+    assert later["crm|C1"] == ("ada", __version__)  # prepared by another release: again
+    assert later["crm|C2"] == ("alan", __version__)  # changed: again
+    assert later.keys() == first.keys()

@@ -13,9 +13,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from insightloop import Workspace
 from insightloop.errors import ConfigError
+from insightloop.identity import splink_blocking as blocking
 from insightloop.identity.names import GIVEN_NAMES
 from insightloop.identity.splink_clusters import cluster_pairs, split_cluster
 from insightloop.identity.splink_comparisons import comparison_specs
@@ -389,3 +392,31 @@ def test_matching_runs_on_the_workspace_engine(workspace: Workspace) -> None:
     assert all(truth[p["left_id"]][0] == truth[p["right_id"]][0] for p in links)
     # Splink's intermediate tables stay out of the workspace.
     assert not [t for t in workspace.engine.tables() if t.startswith("__splink")]
+
+
+_VALUES = st.one_of(st.none(), st.sampled_from(["a", "b", "ab", "ba", "Ö", "Öz"]))
+_ROWS = st.lists(st.tuples(_VALUES, _VALUES), max_size=12)
+_XY = pa.schema([("x", pa.string()), ("y", pa.string())])
+
+
+def _rule_keys(x: str | None, y: str | None) -> list[tuple[str, ...] | None]:
+    """The keys of the two rules below, worked out by hand (None: the rule cannot pair it)."""
+    return [(x,) if x is not None else None, (x[:1], y) if x and y is not None else None]
+
+
+@given(existing=_ROWS, new=_ROWS)
+def test_paired_records_are_exactly_the_records_a_rule_pairs_with_a_new_one(
+    existing: list[tuple[str | None, str | None]], new: list[tuple[str | None, str | None]]
+) -> None:
+    rules = [blocking.BlockingRule(("x",)), blocking.BlockingRule(("substr(x, 1, 1)", "y"))]
+    table = pa.Table.from_pylist([{"x": x, "y": y} for x, y in existing], schema=_XY)
+    table = table.append_column("n", pa.array(range(len(existing)), pa.int64()))
+    fresh = pa.Table.from_pylist([{"x": x, "y": y} for x, y in new], schema=_XY)
+    new_keys = [_rule_keys(*row) for row in new]
+    wanted = [
+        i
+        for i, row in enumerate(existing)
+        if any(k is not None and any(o[j] == k for o in new_keys)
+               for j, k in enumerate(_rule_keys(*row)))
+    ]  # fmt: skip
+    assert blocking.paired_records(table, fresh, rules)["n"].to_pylist() == wanted

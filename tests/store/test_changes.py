@@ -9,6 +9,7 @@ import pytest
 
 from insightloop import Workspace
 from insightloop.errors import EngineError
+from insightloop.store.changes import sync_rows
 from tests.decorator import mark_with_all_backends, mark_with_backends_excluding
 
 T0 = datetime(2024, 1, 1, 12, 0)
@@ -83,3 +84,46 @@ def test_a_failed_transaction_leaves_no_trace(workspace: Workspace) -> None:
 def test_keys_naming_an_unknown_column_are_refused(duckdb_workspace: Workspace) -> None:
     with pytest.raises(EngineError, match="no column"):
         duckdb_workspace.engine.delete_matching("src_customers", pa.table({"sourcekey": ["1"]}))
+
+
+@mark_with_all_backends
+@pytest.mark.parametrize("partial", [False, True])
+def test_sync_rows_changes_only_the_rows_that_differ(workspace: Workspace, partial: bool) -> None:
+    engine = workspace.engine
+    engine.insert(
+        "customer_map",
+        pa.table({
+            "source": ["crm", "crm", "crm", "shop"],
+            "source_key": ["1", "2", "3", "1"],
+            "customer_id": ["cus_a", "cus_b", None, "cus_c"],
+            "assigned_at": [T0] * 4,
+            "run_id": ["r1"] * 4,
+        }),
+    )  # fmt: skip
+    later = pa.table({
+        "source": ["crm", "crm", "crm", "web"],
+        "source_key": ["1", "2", "3", "7"],
+        "customer_id": ["cus_a", "cus_a", None, "cus_d"],
+        "assigned_at": [T0, T1, T0, T1],
+        "run_id": ["r2"] * 4,
+    })  # fmt: skip
+    with engine.transaction():
+        inserted = sync_rows(
+            engine, "customer_map", later, ["source", "source_key"], ignore=["run_id"],
+            partial=partial,
+        )  # fmt: skip
+    t = engine.table("customer_map")
+    rows = engine.records(t.order_by("source", "source_key"))
+    got = [(r["source"], r["source_key"], r["customer_id"], r["run_id"]) for r in rows]
+    # Unchanged rows (a null equal to a null) keep the run that wrote them; crm|2 changed and
+    # web|7 is new; shop|1, absent from the rows, stays only when they are partial.
+    expected = [
+        ("crm", "1", "cus_a", "r1"),
+        ("crm", "2", "cus_a", "r2"),
+        ("crm", "3", None, "r1"),
+        *([("shop", "1", "cus_c", "r1")] if partial else []),
+        ("web", "7", "cus_d", "r2"),
+    ]
+    assert got == expected
+    if engine.backend == "duckdb":
+        assert inserted == 2

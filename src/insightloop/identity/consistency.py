@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["ConsistencyReport", "consistent_links", "records_conflict"]
+__all__ = ["ConsistencyReport", "consistent_links", "links_touching", "records_conflict"]
 
 #: Links closer than this in match weight (log2 of the Bayes factor) are "about as strong".
 DEFAULT_MARGIN = 3.0
@@ -158,6 +158,25 @@ def _rebuild(
             kept = pd.Series(same, index=usable.index, dtype=bool)
             return kept.reindex(links.index, fill_value=False).astype(bool), ambiguous
         ambiguous |= fresh
+
+
+def links_touching(links: pd.DataFrame, ids: Iterable[str]) -> pd.Series:
+    """Which ``links`` are in a cluster (under all of ``links``) that holds one of ``ids``.
+
+    An incremental run checks only these: the other clusters are made of the last run's links,
+    which passed the check then, between records that did not change (fewer links can only
+    split a cluster that had no conflict).
+    """
+    if links.empty:
+        return pd.Series(False, index=links.index, dtype=bool)
+    nodes = pd.Index(pd.unique(links[["left_id", "right_id"]].to_numpy().ravel()))
+    left, right = nodes.get_indexer(links["left_id"]), nodes.get_indexer(links["right_id"])
+    graph = coo_matrix((np.ones(len(links)), (left, right)), shape=(len(nodes), len(nodes)))
+    _, labels = connected_components(graph, directed=False)
+    found = nodes.get_indexer(pd.Index(list(ids)))
+    near = np.zeros(labels.max() + 1, dtype=bool)
+    near[labels[found[found >= 0]]] = True
+    return pd.Series(near[labels[left]], index=links.index, dtype=bool)
 
 
 def consistent_links(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -82,11 +83,18 @@ def _first_per(frame: pd.DataFrame, key: str, order: dict[str, bool]) -> pd.Data
     return pd.concat([frame[~several], ranked.drop_duplicates(key)])
 
 
-def assign_ids(clusters: pd.DataFrame, previous: pd.DataFrame, now: datetime) -> IdAssignment:
+def assign_ids(
+    clusters: pd.DataFrame,
+    previous: pd.DataFrame,
+    now: datetime,
+    *,
+    taken: Iterable[str] = (),
+) -> IdAssignment:
     """Give every cluster a customer id, keeping earlier ids (see the module rules).
 
     ``clusters``: ``record_source, record_key, component``; ``previous``: the earlier
     ``customer_map`` (``source, source_key, customer_id, assigned_at``), possibly empty.
+    ``taken``: ids in use besides those of ``previous`` (a new id never takes one).
     """
     df = clusters[["record_source", "record_key", "component"]].copy()
     prev = previous.rename(columns={"source": "record_source", "source_key": "record_key"})
@@ -103,13 +111,13 @@ def assign_ids(clusters: pd.DataFrame, previous: pd.DataFrame, now: datetime) ->
     # Each cluster keeps the strongest of the ids it inherits.
     ranked = _first_per(heirs, "component", {"n": False, "first": True, "customer_id": True})
     survivor = ranked.set_index("component")["customer_id"]
-    taken = set(prev["customer_id"].dropna())
+    in_use = set(prev["customer_id"].dropna()).union(taken)
     components = df["component"].drop_duplicates()
     ids: dict[str, str] = survivor.to_dict()
     new = 0
     for component in components[~components.isin(survivor.index)]:
-        ids[component] = new_customer_id(component, taken)
-        taken.add(ids[component])
+        ids[component] = new_customer_id(component, in_use)
+        in_use.add(ids[component])
         new += 1
     df["new_id"] = df["component"].map(ids)
     # Merges and splits are few: only the clusters and customers concerned are grouped (a

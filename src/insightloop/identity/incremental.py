@@ -33,12 +33,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+import duckdb
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from insightloop.__about__ import __version__
 from insightloop.identity.config import IdentityConfig
 from insightloop.identity.probabilistic import (
     ROLES,
@@ -53,7 +56,7 @@ from insightloop.identity.splink_model import MatchModel
 from insightloop.identity.splink_prepare import prepare_records
 from insightloop.store import Engine
 
-__all__ = ["MODEL_FILE", "Mode", "model_link_finder"]
+__all__ = ["MODEL_FILE", "PREPARED_TABLE", "Mode", "model_link_finder"]
 
 MODEL_FILE = "identity-model.json"
 _STATE_FILE = "identity-model.state.json"
@@ -102,45 +105,72 @@ def _weights(probability: pd.Series) -> pd.Series:
     return np.log2(p / (1 - p))
 
 
-def _previous_links(engine: Engine, changed: set[str], current: set[str]) -> pd.DataFrame:
-    """The last run's probabilistic links between records that still exist and did not
-    change."""
+def _previous_links(engine: Engine, changed: pa.Array, current: pa.Array) -> pd.DataFrame:
+    """The last run's probabilistic links between records that still exist (``current``) and
+    did not change (not in ``changed``), one row per pair."""
     links = engine.table("identity_links")
     links = links.filter(links.rule == "probabilistic")
-    frame = engine.to_pyarrow(
+    table = engine.to_pyarrow(
         links.select(
             left_id=links.left_source + "|" + links.left_key,
             right_id=links.right_source + "|" + links.right_key,
             match_probability=links.score,
             evidence=links.evidence,
         )
-    ).to_pandas()
-    frame = frame.drop_duplicates(["left_id", "right_id"])
-    keep = ~(frame["left_id"].isin(changed) | frame["right_id"].isin(changed))
-    keep &= frame["left_id"].isin(current) & frame["right_id"].isin(current)
-    frame = frame[keep]
+    )
+    keep = pc.and_(
+        pc.is_in(table["left_id"], value_set=current),
+        pc.is_in(table["right_id"], value_set=current),
+    )
+    if len(changed):
+        gone = pc.or_(
+            pc.is_in(table["left_id"], value_set=changed),
+            pc.is_in(table["right_id"], value_set=changed),
+        )
+        keep = pc.and_(keep, pc.invert(gone))
+    table = table.filter(keep)
+    numbered = table.append_column("_row", pa.array(np.arange(table.num_rows)))
+    first = numbered.group_by(["left_id", "right_id"]).aggregate([("_row", "min")])
+    table = table.take(np.sort(first["_row_min"].to_numpy()))
+    frame = table.to_pandas()
     return frame.assign(match_weight=_weights(frame["match_probability"]), decision="link")
 
 
 _SIGNATURES_FILE = "identity-records.parquet"
-_SIGNATURE_KEYS = ("insightloop-sig1", "insightloop-sig2")  # SipHash keys: 16 bytes each
 
 
 def _signatures(table: pa.Table) -> pa.Table:
-    """``record_id`` and a 128-bit digest of the record's match fields (``sig_a``, ``sig_b``):
-    what changes when the record does (a new CRM version, an account's newer order or traits).
-    Digests only: no personal data is kept beside the model."""
+    """``record_id`` and a 128-bit digest of the record's match fields (MD5, as ``md5_hi`` and
+    ``md5_lo``): what changes when the record does (a new CRM version, an account's newer order
+    or traits). Digests only: no personal data is kept beside the model. Computed by DuckDB over
+    the Arrow table, on every core (0.5 s at a million records; two vectorised SipHashes in
+    pandas took 2.5 s)."""
     fields = [c for c in table.column_names if c not in ("record_id", "updated_at")]
-    texts = [pc.fill_null(table[c].cast(pa.string()), "") for c in fields]
-    joined = (
-        pc.binary_join_element_wise(*texts, "\x1f").to_numpy(zero_copy_only=False)
-        if texts
-        else np.full(table.num_rows, "", dtype=object)
-    )
-    # Two 64-bit SipHashes under different keys, vectorised (a Python SHA-1 per record took
-    # 5 s at a million records).
-    a, b = (pd.util.hash_array(joined, hash_key=key) for key in _SIGNATURE_KEYS)
-    return pa.table({"record_id": table["record_id"], "sig_a": a, "sig_b": b})
+    texts = [f"coalesce(CAST({_quote(c)} AS VARCHAR), '')" for c in fields] or ["''"]
+    con = duckdb.connect()
+    try:
+        con.register("records", table.select(["record_id", *fields]))
+        result = con.execute(
+            f"""
+            WITH digests AS (
+                SELECT record_id,
+                       CAST(md5_number(concat_ws(chr(31), {", ".join(texts)})) AS UHUGEINT) AS md5
+                FROM records
+            )
+            SELECT record_id,
+                   CAST(md5 >> 64 AS UBIGINT) AS md5_hi,
+                   CAST(md5 & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS md5_lo
+            FROM digests
+            """
+        ).arrow()
+        # DuckDB 1.5 answers with a record batch reader, 1.4 with a table.
+        return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+    finally:
+        con.close()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _new_records(folder: Path, signatures: pa.Table) -> pa.Array:
@@ -152,8 +182,93 @@ def _new_records(folder: Path, signatures: pa.Table) -> pa.Array:
     if before is None or before.column_names != signatures.column_names:
         return pa.array(np.ones(signatures.num_rows, dtype=bool))
     numbered = signatures.append_column("_row", pa.array(np.arange(signatures.num_rows)))
-    same = numbered.join(before, keys=["record_id", "sig_a", "sig_b"], join_type="left semi")
+    same = numbered.join(before, keys=["record_id", "md5_hi", "md5_lo"], join_type="left semi")
     return pc.invert(pc.is_in(numbered["_row"], value_set=same["_row"]))
+
+
+#: The prepared comparison columns of each person record of the last resolution, with the
+#: record's signature and the release that prepared it: a record whose signature is unchanged is
+#: not prepared again (names, nicknames and addresses are worked out value by value in Python:
+#: 3 s at a million records). Personal data, in the workspace's database like the records.
+PREPARED_TABLE = "_identity_prepared"
+_SIGNATURE_COLUMNS = ("md5_hi", "md5_lo")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Prepared comparison columns of every record, and the rows :data:`PREPARED_TABLE` lacks.
+
+    ``records`` holds the rows read back first, then the ``fresh`` ones (in ``table`` order
+    only when asked for). ``fresh`` carries the signatures and release beside the columns;
+    ``whole`` says the table must be written anew (it was missing or of another layout).
+    """
+
+    records: pa.Table
+    fresh: pa.Table
+    whole: bool
+
+
+def _prepare(engine: Engine, table: pa.Table, signatures: pa.Table, *, ordered: bool) -> _Prepared:
+    """The prepared comparison columns of ``table``'s records: from :data:`PREPARED_TABLE` for
+    the records whose signature it holds (prepared by this release), prepared for the others.
+    ``ordered``: in ``table``'s order (training samples records by position; a reorder of a
+    million rows costs 0.6 s, which an incremental run does without)."""
+    empty = prepare_records(table.slice(0, 0), ROLES, id_column="record_id")
+    columns = [*empty.column_names, *_SIGNATURE_COLUMNS, "prepared_by"]
+    whole = not engine.has_table(PREPARED_TABLE) or engine.table(PREPARED_TABLE).columns != tuple(
+        columns
+    )
+    if whole:
+        reused = empty
+    else:
+        cache = engine.table(PREPARED_TABLE)
+        sig = ibis.memtable(signatures)
+        hit = cache.filter(cache.prepared_by == __version__).semi_join(
+            sig,
+            [
+                cache.unique_id == sig.record_id,
+                cache.md5_hi == sig.md5_hi,
+                cache.md5_lo == sig.md5_lo,
+            ],
+        )
+        reused = engine.to_pyarrow(hit.select(*empty.column_names)).cast(empty.schema)
+    missing = pc.invert(pc.is_in(table["record_id"], value_set=reused["unique_id"]))
+    fresh = prepare_records(table.filter(missing), ROLES, id_column="record_id")
+    records = pa.concat_tables([reused, fresh.cast(empty.schema)])
+    if ordered and reused.num_rows:
+        records = records.take(pc.index_in(table["record_id"], value_set=records["unique_id"]))
+    kept = signatures.filter(missing)
+    fresh = fresh.replace_schema_metadata(None)
+    for column in _SIGNATURE_COLUMNS:
+        fresh = fresh.append_column(column, kept[column])
+    fresh = fresh.append_column(
+        "prepared_by", pa.repeat(pa.scalar(__version__, pa.string()), fresh.num_rows)
+    )
+    return _Prepared(records.replace_schema_metadata(empty.schema.metadata), fresh, whole)
+
+
+def _keep_prepared(engine: Engine, prepared: _Prepared, signatures: pa.Table) -> None:
+    """Bring :data:`PREPARED_TABLE` up to this run: the rows of records gone, changed or
+    prepared by another release are removed, and the fresh rows added."""
+    if prepared.whole:
+        engine.materialise(PREPARED_TABLE, ibis.memtable(prepared.fresh))
+        return
+    cache = engine.table(PREPARED_TABLE)
+    sig = ibis.memtable(signatures)
+    changed = cache.anti_join(
+        sig,
+        [
+            cache.unique_id == sig.record_id,
+            cache.md5_hi == sig.md5_hi,
+            cache.md5_lo == sig.md5_lo,
+        ],
+    )
+    # The release apart: a constant in the join's condition makes DuckDB compare every pair.
+    older = cache.filter(cache.prepared_by != __version__)
+    stale = changed.select("unique_id").union(older.select("unique_id"))
+    engine.delete_matching(PREPARED_TABLE, engine.to_pyarrow(stale.select("unique_id")))
+    if prepared.fresh.num_rows:
+        engine.insert(PREPARED_TABLE, prepared.fresh)
 
 
 def model_link_finder(folder: Path, *, mode: Mode = "auto") -> LinkFinder:
@@ -183,17 +298,24 @@ def model_link_finder(folder: Path, *, mode: Mode = "auto") -> LinkFinder:
         )
         if table.num_rows < 2:
             return decide(pd.DataFrame(), table, {"records": table.num_rows, "mode": "none"})
+        new = _new_records(folder, signatures)
+        share = pc.sum(new).as_py() or 0
         if not usable or state is None:
-            found = _train(engine, table, config, folder)
+            how = "train"
         elif mode == "rescore":
-            found = _rescore(engine, table, config, folder)
+            how = "rescore"
+        elif not config.incremental or share > config.incremental_max_share * table.num_rows:
+            how = "train"
         else:
-            new = _new_records(folder, signatures)
-            share = pc.sum(new).as_py() or 0
-            if not config.incremental or share > config.incremental_max_share * table.num_rows:
-                found = _train(engine, table, config, folder)
-            else:
-                found = _incremental(engine, table, new, config, folder)
+            how = "incremental"
+        prepared = _prepare(engine, table, signatures, ordered=how == "train")
+        if how == "train":
+            found = _train(engine, table, prepared.records, config, folder)
+        elif how == "rescore":
+            found = _rescore(engine, table, prepared.records, folder)
+        else:
+            found = _incremental(engine, table, prepared.records, new, folder)
+        _keep_prepared(engine, prepared, signatures)
         _State(fingerprint, now).write(folder)
         pq.write_table(signatures, folder / _SIGNATURES_FILE)
         return found
@@ -215,9 +337,8 @@ def _load_tf(model: MatchModel, folder: Path) -> None:
 
 
 def _train(
-    engine: Engine, table: pa.Table, config: IdentityConfig, folder: Path
+    engine: Engine, table: pa.Table, prepared: pa.Table, config: IdentityConfig, folder: Path
 ) -> ProbabilisticLinks:
-    prepared = prepare_records(table, ROLES, id_column="record_id")
     with MatchModel.train(prepared, settings=match_settings(config), engine=engine) as model:
         # The name and postcode frequencies of training day weigh every later score too, so
         # that incremental runs and rebuilds score a pair alike.
@@ -232,9 +353,8 @@ def _train(
 
 
 def _rescore(
-    engine: Engine, table: pa.Table, config: IdentityConfig, folder: Path
+    engine: Engine, table: pa.Table, prepared: pa.Table, folder: Path
 ) -> ProbabilisticLinks:
-    prepared = prepare_records(table, ROLES, id_column="record_id")
     with MatchModel.load(folder / MODEL_FILE, engine=engine) as model:
         _load_tf(model, folder)
         model.attach(prepared)
@@ -243,15 +363,16 @@ def _rescore(
 
 
 def _incremental(
-    engine: Engine, table: pa.Table, new: pa.Array, config: IdentityConfig, folder: Path
+    engine: Engine, table: pa.Table, prepared: pa.Table, new: pa.Array, folder: Path
 ) -> ProbabilisticLinks:
-    prepared = prepare_records(table, ROLES, id_column="record_id")
-    fresh = prepared.filter(new)
-    changed = set(fresh["unique_id"].to_pylist())
-    previous = _previous_links(engine, changed, set(prepared["unique_id"].to_pylist()))
+    """Score the ``new`` records (a mask over ``table``) against the others; ``prepared`` holds
+    every record, in any order."""
+    is_new = pc.is_in(prepared["unique_id"], value_set=table["record_id"].filter(new))
+    fresh = prepared.filter(is_new)
+    previous = _previous_links(engine, fresh["unique_id"], prepared["unique_id"])
     parts = [previous]
     if fresh.num_rows:
-        existing = prepared.filter(pc.invert(new))
+        existing = prepared.filter(pc.invert(is_new))
         with MatchModel.load(folder / MODEL_FILE, engine=engine) as model:
             _load_tf(model, folder)
             parts.append(model.predict_new(fresh, existing).to_pandas())
@@ -261,7 +382,7 @@ def _incremental(
         else pd.DataFrame()
     )
     summary = {"records": table.num_rows, "mode": "incremental", "new_records": fresh.num_rows}
-    return decide(scored, table, summary)
+    return decide(scored, table, summary, changed=fresh["unique_id"])
 
 
 def _brief(report: dict[str, object]) -> dict[str, object]:

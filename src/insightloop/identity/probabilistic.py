@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from insightloop.identity.config import IdentityConfig
-from insightloop.identity.consistency import consistent_links
+from insightloop.identity.consistency import consistent_links, links_touching
 from insightloop.identity.resolve import ProbabilisticLinks
 from insightloop.identity.splink_settings import MatchSettings
 
@@ -84,8 +84,18 @@ def match_settings(config: IdentityConfig) -> MatchSettings:
     )
 
 
-def decide(scored: pd.DataFrame, table: pa.Table, summary: dict[str, Any]) -> ProbabilisticLinks:
-    """Links and review pairs from scored pairs, after the cluster check."""
+def decide(
+    scored: pd.DataFrame,
+    table: pa.Table,
+    summary: dict[str, Any],
+    *,
+    changed: pa.Array | None = None,
+) -> ProbabilisticLinks:
+    """Links and review pairs from scored pairs, after the cluster check.
+
+    With ``changed`` (the ids of the records new or changed since the last run, whose other
+    links were kept from it), only the clusters holding one of them are checked
+    (:func:`~insightloop.identity.consistency.links_touching`)."""
     if scored.empty:
         scored = pd.DataFrame(
             {c: pd.Series(dtype="object") for c in ("left_id", "right_id", "evidence", "decision")}
@@ -94,7 +104,15 @@ def decide(scored: pd.DataFrame, table: pa.Table, summary: dict[str, Any]) -> Pr
         )
     linked = scored[scored["decision"] == "link"]
     fields = [c for c in ("record_id", "birth_date", "email", "phone") if c in table.column_names]
-    kept, withdrawn, checked = consistent_links(linked, table.select(fields).to_pandas())
+    records = table.select(fields)
+    checked_links = linked
+    if changed is not None:
+        checked_links = linked[links_touching(linked, changed.to_pylist())]
+        ends = checked_links[["left_id", "right_id"]].to_numpy().ravel()
+        ids = pa.array(pd.unique(ends), pa.string())
+        records = records.filter(pc.is_in(records["record_id"], value_set=ids))
+    _, withdrawn, checked = consistent_links(checked_links, records.to_pandas())
+    kept = linked[~linked.index.isin(withdrawn.index)]
     withdrawn = withdrawn.assign(
         evidence=withdrawn["evidence"].str.replace(
             '"guard": null', '"guard": "cluster conflict"', regex=False

@@ -61,6 +61,7 @@ from insightloop.identity.stitch import (
     one_person_device_edges,
 )
 from insightloop.store import Engine
+from insightloop.store.changes import sync_rows
 
 __all__ = [
     "Clustering",
@@ -257,16 +258,20 @@ def resolve_identities(
         more = _links_expr(shared, _EMPTY_LINKS, run_id)
         clustering = cluster_records(engine, links.union(more), nodes, decisions, run_id=run_id)
     tick(0.75)
-    assignment = assign_clusters(engine, clustering, current_customers(engine), now)
+    assignment = assign_clusters(engine, clustering, None, now)
     with engine.transaction():
         write_customers(engine, assignment, clustering, run_id)
-        _replace(engine, RECORDS_TABLE, _snapshot(records, run_id))
+        sync_rows(
+            engine, RECORDS_TABLE, _snapshot(records, run_id), ["record_key", "record_source"],
+            ignore=["run_id"],
+        )  # fmt: skip
         mapped = _identifier_map(engine, ids, junk, run_id)
-        _replace(engine, "identifier_map", mapped)
+        sync_rows(engine, "identifier_map", mapped, ["id_type", "id_value"], ignore=["run_id"])
         _queue_review(engine, found.review, run_id)
         log = assignment.log_rows(now)
         if log:
             engine.insert("merge_log", log)
+    customers = int(engine.execute(engine.table("customer_map").customer_id.nunique()))
     links = engine.table(clustering.links)
     overridden = int(engine.execute(links.overridden_by.notnull().sum().fill_null(0)))
     counts = {name: engine.count(name) for name in ("_id_devices", "_id_junk", "_id_edges")}
@@ -280,7 +285,7 @@ def resolve_identities(
         deterministic_links=counts["_id_edges"],
         probabilistic_links=found.links.num_rows,
         review_pairs=found.review.num_rows,
-        customers=int(assignment.records["customer_id"].nunique()),
+        customers=customers,
         new_customers=assignment.new_customers,
         kept_customers=assignment.kept_customers,
         merges=len(assignment.merges),
@@ -401,25 +406,77 @@ def current_customers(engine: Engine) -> pd.DataFrame:
     return engine.to_pyarrow(cmap).to_pandas()
 
 
-def assign_clusters(
-    engine: Engine, clustering: Clustering, previous: pd.DataFrame, now: datetime
-) -> IdAssignment:
-    """Customer ids for the components of ``clustering``, keeping those of ``previous``."""
+def _clusters(engine: Engine, clustering: Clustering) -> ir.Table:
+    """``record_source, record_key, component`` of the components of ``clustering``."""
     clusters = engine.table(clustering.components)
     split = clusters.node_id.find(SEP)
-    clusters = clusters.select(
+    return clusters.select(
         record_source=clusters.node_id.substr(0, split),
         record_key=clusters.node_id.substr(split + 1),
         component=clusters.component_id,
     )
-    return assign_ids(engine.to_pyarrow(clusters).to_pandas(), previous, now)
+
+
+def assign_clusters(
+    engine: Engine, clustering: Clustering, previous: pd.DataFrame | None, now: datetime
+) -> IdAssignment:
+    """Customer ids for the components of ``clustering``, keeping those of ``previous`` (by
+    default the ``customer_map`` of the workspace).
+
+    With the workspace's own ``customer_map``, the components that are exactly an earlier
+    customer (every record held by it, and all of its records) are found in the engine and
+    keep its id untouched: the returned records are only those of the other components, whose
+    ids :func:`~insightloop.identity.ids.assign_ids` works out. An incremental run touches a few
+    thousand customers of a million, and pandas then groups those instead of every record.
+    """
+    clusters = _clusters(engine, clustering)
+    if previous is not None:
+        return assign_ids(engine.to_pyarrow(clusters).to_pandas(), previous, now)
+    cmap = engine.table("customer_map")
+    held = clusters.left_join(
+        cmap, [clusters.record_source == cmap.source, clusters.record_key == cmap.source_key]
+    ).select("record_source", "record_key", "component", "customer_id", "assigned_at")
+    per = held.group_by("component").aggregate(
+        n=held.count(), known=held.customer_id.count(), ids=held.customer_id.nunique(),
+        customer=held.customer_id.max(),
+    )  # fmt: skip
+    sizes = cmap.group_by(size_of=cmap.customer_id).aggregate(size_n=cmap.count())
+    settled = (
+        per.filter((per.n == per.known) & (per.ids == 1))
+        .join(sizes, per.customer == sizes.size_of)
+        .filter(lambda t: t.size_n == t.n)
+        .select("component")
+    )
+    engine.materialise("_id_settled", settled)
+    try:
+        rest = engine.to_pyarrow(held.anti_join(engine.table("_id_settled"), "component"))
+        kept = engine.count("_id_settled")
+    finally:
+        engine.con.drop_table("_id_settled", force=True)
+    frame = rest.to_pandas()
+    before = frame.dropna(subset=["customer_id"]).rename(
+        columns={"record_source": "source", "record_key": "source_key"}
+    )
+    taken = engine.to_pyarrow(cmap.select("customer_id").distinct())["customer_id"]
+    assignment = assign_ids(
+        frame[["record_source", "record_key", "component"]],
+        before[["source", "source_key", "customer_id", "assigned_at"]],
+        now,
+        taken=taken.to_pylist(),
+    )
+    assignment.kept_customers += kept
+    return assignment
 
 
 def write_customers(
     engine: Engine, assignment: IdAssignment, clustering: Clustering, run_id: str
 ) -> None:
-    """Replace ``customer_map`` with ``assignment`` and ``identity_links`` with the links of
-    ``clustering`` (call within a transaction)."""
+    """Bring ``customer_map`` up to ``assignment`` and replace ``identity_links`` with the links
+    of ``clustering`` (call within a transaction).
+
+    The records of ``assignment`` that changed customer are rewritten, with this run's id; the
+    records no component holds any more are removed; the others are left as they are (the
+    records of a partial assignment, see :func:`assign_clusters`)."""
     frame = assignment.records
     cmap = pa.table(
         {
@@ -430,10 +487,19 @@ def write_customers(
             "run_id": pa.repeat(pa.scalar(run_id, pa.string()), len(frame)),
         }
     )
+    current = engine.table("customer_map")
+    clusters = _clusters(engine, clustering)
+    gone = current.anti_join(
+        clusters,
+        [current.source == clusters.record_source, current.source_key == clusters.record_key],
+    )
+    engine.delete_matching("customer_map", engine.to_pyarrow(gone.select("source", "source_key")))
+    # New rows go in key order, so that look-ups by record key skip most row groups (see
+    # _snapshot).
+    sync_rows(
+        engine, "customer_map", cmap, ["source_key", "source"], ignore=["run_id"], partial=True
+    )
     links = engine.table(clustering.links)
-    # In key order, so that look-ups by record key skip most row groups (see _snapshot).
-    cmap = cmap.sort_by([("source_key", "ascending"), ("source", "ascending")])
-    _replace(engine, "customer_map", cmap)
     _replace(
         engine, "identity_links", engine.to_pyarrow(links.select(*LINK_COLUMNS, "overridden_by"))
     )
@@ -447,7 +513,7 @@ def rebuild_identifier_map(engine: Engine, config: IdentityConfig, run_id: str) 
     junk = _materialise(engine, "_idm_junk", junk_values(ids, records, config))
     try:
         mapped = _identifier_map(engine, ids, junk, run_id)
-        _replace(engine, "identifier_map", mapped)
+        sync_rows(engine, "identifier_map", mapped, ["id_type", "id_value"], ignore=["run_id"])
     finally:
         _drop_work(engine, ["_idm_identifiers", "_idm_records", "_idm_junk"])
     return mapped.num_rows

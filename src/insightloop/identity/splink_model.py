@@ -49,9 +49,11 @@ from insightloop.identity.splink_inputs import (
     conform,
     drop_junk,
     drop_known_junk,
+    frequent_values,
     hash_tables,
     inputs_of,
     merged_roles,
+    null_values,
     sample_records,
     usable_columns,
 )
@@ -271,12 +273,17 @@ class MatchModel:
             )
         with quiet_splink():
             keep = ["unique_id", *self.columns]
+            new = conform(drop_known_junk(new, self._inputs_junk()), keep)
             if existing is not None:
-                cleaned, _ = drop_junk({"existing": existing}, self.settings.junk_value_max_records)
-                table = conform(cleaned["existing"], keep)
+                # Junk values are those of all the existing records; the records no blocking
+                # rule pairs with a new one are then left out (with frozen term frequencies
+                # they change no score).
+                junk = frequent_values({"existing": existing}, self.settings.junk_value_max_records)
+                if set(self.tf_columns) <= set(self._frozen_tf):
+                    existing = blocking.paired_records(existing, new, self.rules)
+                table = conform(null_values(existing, junk), keep)
                 self._attach([self._backend.register(table, "existing")], ["existing"])
             self._require_records()
-            new = conform(drop_known_junk(new, self._inputs_junk()), keep)
             new_df = self._backend.register(new, "new_records")
             for spec in self.specs:
                 for level in spec.levels:

@@ -367,7 +367,7 @@ _UNIFIED = (
             _c("city", "string", "City."),
             _c("country", "string", "ISO 3166-1 alpha-2 country code."),
             _c("updated_at", "timestamp", "When the record last changed (UTC)."),
-            _c("run_id", "string", "Resolution that compared it."),
+            _c("run_id", "string", "Resolution that first compared it as it is now."),
         ),
     ),
     TableSpec(
