@@ -19,6 +19,7 @@ from insightloop.identity.incremental import (
     _new_records,
     _signatures,
 )
+from tests.decorator import mark_with_all_backends
 from tests.identity.test_decisions import KEYS, _fixture
 
 
@@ -28,8 +29,9 @@ def _matching(ws: Workspace) -> dict[str, Any]:
     return dict(record.step_records[0].summary["matching"])
 
 
-def test_only_new_and_changed_records_are_scored_again(duckdb_workspace: Workspace) -> None:
-    ws = duckdb_workspace
+@mark_with_all_backends
+def test_only_new_and_changed_records_are_scored_again(workspace: Workspace) -> None:
+    ws = workspace
     ws.add_config_section("identity", {**KEYS, "incremental_max_share": 1.0})
     _fixture(ws.engine)
     assert _matching(ws)["mode"] == "trained"
@@ -38,7 +40,9 @@ def test_only_new_and_changed_records_are_scored_again(duckdb_workspace: Workspa
     again = _matching(ws)
     assert (again["mode"], again["new_records"]) == ("incremental", 0)
     # One record changes (a new phone), one arrives.
-    ws.engine.con.raw_sql("UPDATE src_customers SET phone = '+442222' WHERE source_key = 'C2'")
+    ws.engine.update_matching(
+        "src_customers", pa.table({"source_key": ["C2"]}), {"phone": "+442222"}
+    )
     ws.engine.insert(
         "src_customers",
         [{"_source": "crm", "source_key": "C9", "first_name": "Edsger", "last_name": "Dijkstra",

@@ -20,12 +20,14 @@ from insightloop import Workspace
 from insightloop.errors import ConfigError
 from insightloop.identity import splink_blocking as blocking
 from insightloop.identity.names import GIVEN_NAMES
+from insightloop.identity.splink_backend import SplinkBackend
 from insightloop.identity.splink_clusters import cluster_pairs, split_cluster
 from insightloop.identity.splink_comparisons import comparison_specs
 from insightloop.identity.splink_guards import GUARDS, guard_sql
 from insightloop.identity.splink_model import MatchModel
 from insightloop.identity.splink_prepare import prepare_records, roles_of
 from insightloop.identity.splink_settings import MatchError, MatchSettings
+from insightloop.store.engine import Engine
 from tests.decorator import mark_with_all_backends
 
 ROLES = {
@@ -420,3 +422,25 @@ def test_paired_records_are_exactly_the_records_a_rule_pairs_with_a_new_one(
                for j, k in enumerate(_rule_keys(*row)))
     ]  # fmt: skip
     assert blocking.paired_records(table, fresh, rules)["n"].to_pylist() == wanted
+
+
+def _memory_limit(engine: Engine) -> str:
+    (value,) = engine.con.con.execute("SELECT current_setting('memory_limit')").fetchone()
+    return str(value)
+
+
+def test_matching_on_a_workspace_without_a_memory_limit_caps_duckdb_while_it_runs() -> None:
+    engine = Engine.in_memory()
+    default = _memory_limit(engine)
+    backend = SplinkBackend.create(engine)
+    assert _memory_limit(engine) == "1.4 GiB"  # PRIVATE_MEMORY_LIMIT, 1536 MB
+    backend.close()
+    assert _memory_limit(engine) == default
+    # A limit the workspace chose is left alone.
+    engine.memory_limit = "3GB"
+    engine.con.con.execute("SET memory_limit = '3GB'")
+    chosen = _memory_limit(engine)
+    backend = SplinkBackend.create(engine)
+    assert _memory_limit(engine) == chosen
+    backend.close()
+    assert _memory_limit(engine) == chosen

@@ -71,7 +71,7 @@ class EngineSettings(_Section):
         None,
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="DuckDB memory limit, e.g. '4GB'; beyond it DuckDB spills to disk. "
-        "Empty: DuckDB's default (80% of RAM).",
+        "Empty: DuckDB's default (80% of RAM), lowered to 1536 MB while identity matching runs.",
     )
     spark_master: str = Field(
         "local[*]", description="Spark master URL; 'local[*]' runs Spark inside this process."

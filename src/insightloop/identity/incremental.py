@@ -33,8 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import duckdb
 import ibis
+import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -55,6 +55,7 @@ from insightloop.identity.splink_guards import guard_sql
 from insightloop.identity.splink_model import MatchModel
 from insightloop.identity.splink_prepare import prepare_records
 from insightloop.store import Engine
+from insightloop.store.scratch import query_arrow
 
 __all__ = ["MODEL_FILE", "PREPARED_TABLE", "Mode", "model_link_finder"]
 
@@ -139,6 +140,11 @@ def _previous_links(engine: Engine, changed: pa.Array, current: pa.Array) -> pd.
 _SIGNATURES_FILE = "identity-records.parquet"
 
 
+# Each half of the MD5 is shifted into a signed 64-bit integer: Spark has no unsigned type.
+_HALF = "CAST(9223372036854775808 AS HUGEINT)"
+_LOW = "CAST(18446744073709551615 AS UHUGEINT)"
+
+
 def _signatures(table: pa.Table) -> pa.Table:
     """``record_id`` and a 128-bit digest of the record's match fields (MD5, as ``md5_hi`` and
     ``md5_lo``): what changes when the record does (a new CRM version, an account's newer order
@@ -147,26 +153,20 @@ def _signatures(table: pa.Table) -> pa.Table:
     pandas took 2.5 s)."""
     fields = [c for c in table.column_names if c not in ("record_id", "updated_at")]
     texts = [f"coalesce(CAST({_quote(c)} AS VARCHAR), '')" for c in fields] or ["''"]
-    con = duckdb.connect()
-    try:
-        con.register("records", table.select(["record_id", *fields]))
-        result = con.execute(
-            f"""
-            WITH digests AS (
-                SELECT record_id,
-                       CAST(md5_number(concat_ws(chr(31), {", ".join(texts)})) AS UHUGEINT) AS md5
-                FROM records
-            )
+    return query_arrow(
+        f"""
+        WITH digests AS (
             SELECT record_id,
-                   CAST(md5 >> 64 AS UBIGINT) AS md5_hi,
-                   CAST(md5 & CAST(18446744073709551615 AS UHUGEINT) AS UBIGINT) AS md5_lo
-            FROM digests
-            """
-        ).arrow()
-        # DuckDB 1.5 answers with a record batch reader, 1.4 with a table.
-        return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
-    finally:
-        con.close()
+                   CAST(md5_number(concat_ws(chr(31), {", ".join(texts)})) AS UHUGEINT) AS md5
+            FROM records
+        )
+        SELECT record_id,
+               CAST(CAST(md5 >> 64 AS HUGEINT) - {_HALF} AS BIGINT) AS md5_hi,
+               CAST(CAST(md5 & {_LOW} AS HUGEINT) - {_HALF} AS BIGINT) AS md5_lo
+        FROM digests
+        """,
+        {"records": table.select(["record_id", *fields])},
+    )
 
 
 def _quote(name: str) -> str:
@@ -174,16 +174,24 @@ def _quote(name: str) -> str:
 
 
 def _new_records(folder: Path, signatures: pa.Table) -> pa.Array:
-    """Which records are new or changed since the signatures of the last run."""
+    """Which records are new or changed since the signatures of the last run (an anti-join in
+    DuckDB straight from the Parquet file: 0.3 s at a million records)."""
+    path = folder / _SIGNATURES_FILE
     try:
-        before = pq.read_table(folder / _SIGNATURES_FILE)
+        before = pq.read_schema(path).names
     except (OSError, pa.ArrowInvalid):
         before = None
-    if before is None or before.column_names != signatures.column_names:
-        return pa.array(np.ones(signatures.num_rows, dtype=bool))
-    numbered = signatures.append_column("_row", pa.array(np.arange(signatures.num_rows)))
-    same = numbered.join(before, keys=["record_id", "md5_hi", "md5_lo"], join_type="left semi")
-    return pc.invert(pc.is_in(numbered["_row"], value_set=same["_row"]))
+    mask = np.ones(signatures.num_rows, dtype=bool)
+    if before != signatures.column_names:
+        return pa.array(mask)
+    same = query_arrow(
+        "SELECT n._row FROM now AS n SEMI JOIN read_parquet(?) AS b ON n.record_id = "
+        "b.record_id AND n.md5_hi = b.md5_hi AND n.md5_lo = b.md5_lo",
+        {"now": signatures.append_column("_row", pa.array(np.arange(len(mask))))},
+        [str(path)],
+    )
+    mask[same["_row"].to_numpy()] = False
+    return pa.array(mask)
 
 
 #: The prepared comparison columns of each person record of the last resolution, with the
@@ -215,8 +223,10 @@ def _prepare(engine: Engine, table: pa.Table, signatures: pa.Table, *, ordered: 
     million rows costs 0.6 s, which an incremental run does without)."""
     empty = prepare_records(table.slice(0, 0), ROLES, id_column="record_id")
     columns = [*empty.column_names, *_SIGNATURE_COLUMNS, "prepared_by"]
-    whole = not engine.has_table(PREPARED_TABLE) or engine.table(PREPARED_TABLE).columns != tuple(
-        columns
+    whole = (
+        not engine.has_table(PREPARED_TABLE)
+        or engine.table(PREPARED_TABLE).columns != tuple(columns)
+        or engine.table(PREPARED_TABLE).schema()["md5_hi"] != dt.int64
     )
     if whole:
         reused = empty

@@ -36,7 +36,8 @@ __all__ = ["PRIVATE_MEMORY_LIMIT", "SplinkBackend", "quiet_splink"]
 
 # The private DuckDB's memory limit: DuckDB takes 80% of RAM by default, and Splink keeps many
 # intermediate tables; with a limit it spills them to disk instead (a million records then peak
-# under 3 GB). An engine's own settings apply when matching runs on an engine.
+# under 3 GB). Matching on a workspace's DuckDB sets the same limit while it runs, unless the
+# workspace configured one (``engine.memory_limit``).
 PRIVATE_MEMORY_LIMIT = "1536MB"
 
 Dialect = Literal["duckdb", "spark"]
@@ -117,6 +118,12 @@ class SplinkBackend:
                 main.execute(f"DETACH DATABASE IF EXISTS {catalog}")
 
             cleanup.append(detach)
+            if engine.memory_limit is None and memory_limit:
+                # Splink's intermediate tables live in the workspace's DuckDB, whose default
+                # limit (80% of RAM) lets its buffers grow to the machine: while matching runs
+                # they spill beyond the private limit instead, unless the workspace chose one.
+                main.execute(f"SET memory_limit = '{memory_limit}'")
+                cleanup.insert(0, lambda: main.execute("RESET memory_limit"))
         # A progress bar on stdout would interleave with the CLI's own.
         con.execute("SET enable_progress_bar = false")
         backend = cls(DuckDBAPI(connection=con), "duckdb", cleanup)

@@ -61,6 +61,9 @@ class Engine:
         self._frozen = read_only and backend == "duckdb"
         self._names: list[str] | None = None
         self._opened: dict[str, ir.Table] = {}
+        #: The DuckDB memory limit the workspace configured (``engine.memory_limit``); None for
+        #: DuckDB's default (80% of RAM), which heavy steps may lower while they run.
+        self.memory_limit: str | None = None
 
     # -- connecting -------------------------------------------------------------------------
 
@@ -107,7 +110,9 @@ class Engine:
                 f"DuckDB could not open {layout.database_file}: {exc}",
                 hint="Check that the file is an insightloop DuckDB database and is readable.",
             ) from None
-        return cls(con, "duckdb", read_only=read_only)
+        engine = cls(con, "duckdb", read_only=read_only)
+        engine.memory_limit = settings.memory_limit
+        return engine
 
     @classmethod
     def _connect_spark(
