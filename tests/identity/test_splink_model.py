@@ -432,10 +432,13 @@ def _memory_limit(engine: Engine) -> str:
 def test_matching_on_a_workspace_without_a_memory_limit_caps_duckdb_while_it_runs() -> None:
     engine = Engine.in_memory()
     default = _memory_limit(engine)
+    order = "SELECT current_setting('preserve_insertion_order')"
     backend = SplinkBackend.create(engine)
     assert _memory_limit(engine) == "1.4 GiB"  # PRIVATE_MEMORY_LIMIT, 1536 MB
+    assert engine.con.con.execute(order).fetchone() == (False,)
     backend.close()
     assert _memory_limit(engine) == default
+    assert engine.con.con.execute(order).fetchone() == (True,)
     # A limit the workspace chose is left alone.
     engine.memory_limit = "3GB"
     engine.con.con.execute("SET memory_limit = '3GB'")

@@ -70,7 +70,8 @@ def record_table(records: pa.Table) -> pa.Table:
         pc.or_(pc.is_valid(table["last_name"]), pc.is_valid(table["email"])),
         pc.is_valid(table["phone"]),
     )
-    return table.filter(usable)
+    # Filtering copies every column (0.4 s at a million records): only when something goes.
+    return table if pc.all(usable).as_py() else table.filter(usable)
 
 
 def match_settings(config: IdentityConfig) -> MatchSettings:

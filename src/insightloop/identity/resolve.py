@@ -224,7 +224,11 @@ def resolve_identities(
     started = time.perf_counter()
     tick = progress or (lambda fraction: None)
     records = person_records(engine, config)
-    rec = _materialise(engine, "_id_records", records)
+    # What the SQL steps read of a record (its key, and the family name for junk values): the
+    # whole records would cost a second a million to copy into the engine.
+    rec = _materialise(
+        engine, "_id_records", records.select(["record_source", "record_key", "last_name"])
+    )
     ids = _materialise(engine, "_id_identifiers", person_identifiers(engine, config))
     junk = _materialise(engine, "_id_junk", junk_values(ids, rec, config))
     devices = _materialise(engine, "_id_devices", device_links(engine))

@@ -32,13 +32,27 @@ from insightloop.errors import ConfigError, EngineError
 if TYPE_CHECKING:
     from insightloop.store.engine import Engine
 
-__all__ = ["PRIVATE_MEMORY_LIMIT", "SplinkBackend", "quiet_splink"]
+__all__ = ["PRIVATE_MEMORY_LIMIT", "SplinkBackend", "memory_limit_for", "quiet_splink"]
 
-# The private DuckDB's memory limit: DuckDB takes 80% of RAM by default, and Splink keeps many
-# intermediate tables; with a limit it spills them to disk instead (a million records then peak
-# under 3 GB). Matching on a workspace's DuckDB sets the same limit while it runs, unless the
-# workspace configured one (``engine.memory_limit``).
+# The least memory limit of matching (see memory_limit_for): DuckDB takes 80% of RAM by default,
+# and Splink keeps many intermediate tables; with a limit it spills them to disk instead (a
+# million records then peak under 3 GB). Matching on a workspace's DuckDB sets the limit while
+# it runs, unless the workspace configured one (``engine.memory_limit``).
 PRIVATE_MEMORY_LIMIT = "1536MB"
+
+
+def memory_limit_for(records: int) -> str:
+    """DuckDB's memory limit while matching ``records`` records: 1.5 KiB a record, at least
+    :data:`PRIVATE_MEMORY_LIMIT` (a million records stay under 3 GB in all; some of Splink's
+    operators cannot spill, so the limit grows with the work).
+
+    Examples
+    --------
+    >>> memory_limit_for(1_000), memory_limit_for(4_000_000)
+    ('1536MB', '5860MB')
+    """
+    return f"{max(1536, -(-records * 3 // 2048))}MB"
+
 
 Dialect = Literal["duckdb", "spark"]
 
@@ -123,7 +137,9 @@ class SplinkBackend:
                 # limit (80% of RAM) lets its buffers grow to the machine: while matching runs
                 # they spill beyond the private limit instead, unless the workspace chose one.
                 main.execute(f"SET memory_limit = '{memory_limit}'")
+                main.execute("SET preserve_insertion_order = false")
                 cleanup.insert(0, lambda: main.execute("RESET memory_limit"))
+                cleanup.insert(0, lambda: main.execute("RESET preserve_insertion_order"))
         # A progress bar on stdout would interleave with the CLI's own.
         con.execute("SET enable_progress_bar = false")
         backend = cls(DuckDBAPI(connection=con), "duckdb", cleanup)

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from insightloop.__about__ import __version__
 from insightloop.identity import splink_blocking as blocking
-from insightloop.identity.splink_backend import SplinkBackend, quiet_splink
+from insightloop.identity.splink_backend import SplinkBackend, memory_limit_for, quiet_splink
 from insightloop.identity.splink_comparisons import ComparisonSpec, comparison_specs
 from insightloop.identity.splink_guards import scored_pairs_sql
 from insightloop.identity.splink_inputs import (
@@ -143,7 +143,7 @@ class MatchModel:
         total = sum(t.num_rows for t in inputs.values())
         inputs, junk = drop_junk(inputs, settings.junk_value_max_records)
         columns, fill = usable_columns(inputs, settings.min_fill_rate)
-        backend = SplinkBackend.create(engine)
+        backend = SplinkBackend.create(engine, memory_limit=memory_limit_for(total))
         try:
             with quiet_splink():
                 specs = comparison_specs(columns, backend.dialect)
@@ -464,7 +464,9 @@ class MatchModel:
             splink_model=data["splink"],
             report=data.get("report", {}),
             meta={k: data.get(k) for k in meta_keys},
-            backend=SplinkBackend.create(engine),
+            backend=SplinkBackend.create(
+                engine, memory_limit=memory_limit_for(int(data.get("records") or 0))
+            ),
         )
 
     def close(self) -> None:
