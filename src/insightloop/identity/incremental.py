@@ -9,15 +9,21 @@ with what it was trained under. A later resolution then
 2. scores only the **new or changed** records (absent from the last run, or with other match
    fields: their digests are kept beside the model) against all the others and against each
    other, with the saved model (:meth:`MatchModel.predict_new`): the same blocking rules,
-   comparisons, parameters and guards as a full match;
-3. runs the cluster check (:mod:`insightloop.identity.consistency`) over all the links.
+   comparisons, parameters and guards as a full match (only the existing records that a
+   blocking rule pairs with a new one are given to Splink);
+3. runs the cluster check (:mod:`insightloop.identity.consistency`) over the clusters that hold
+   a new or changed record: the others are the last run's links, which passed it then.
+
+A record's comparison columns are prepared once and kept in :data:`PREPARED_TABLE`, prepared
+again only when the record (its digest) or the release changes.
 
 Term frequencies (how common a first name, family name or postcode is, which weighs an exact
 agreement) are those of the training records, saved with the model and used by every later
 score: a pair scored in an incremental run and in a rebuild gets the same probability.
 
-Deterministic links, components, ids and the identifier map are recomputed in SQL every run:
-they are cheap. A full match runs instead when there is no saved model, when the settings that
+Deterministic links, components and the identifier map are recomputed in SQL every run (see
+:mod:`insightloop.identity.resolve` for how ids and tables are kept where nothing changed). A
+full match runs instead when there is no saved model, when the settings that
 shape the model changed (the thresholds, or the comparisons and guards, which a new release may
 change), or when more than ``incremental_max_share`` of the records are new.
 ``rescore`` scores every pair with the saved model without training: a full rebuild that gives
@@ -55,6 +61,7 @@ from insightloop.identity.splink_guards import guard_sql
 from insightloop.identity.splink_model import MatchModel
 from insightloop.identity.splink_prepare import prepare_records
 from insightloop.store import Engine
+from insightloop.store.engine import quoted
 from insightloop.store.scratch import query_arrow
 
 __all__ = ["MODEL_FILE", "PREPARED_TABLE", "Mode", "model_link_finder"]
@@ -152,7 +159,7 @@ def _signatures(table: pa.Table) -> pa.Table:
     the Arrow table, on every core (0.5 s at a million records; two vectorised SipHashes in
     pandas took 2.5 s)."""
     fields = [c for c in table.column_names if c not in ("record_id", "updated_at")]
-    texts = [f"coalesce(CAST({_quote(c)} AS VARCHAR), '')" for c in fields] or ["''"]
+    texts = [f"coalesce(CAST({quoted(c)} AS VARCHAR), '')" for c in fields] or ["''"]
     return query_arrow(
         f"""
         WITH digests AS (
@@ -167,10 +174,6 @@ def _signatures(table: pa.Table) -> pa.Table:
         """,
         {"records": table.select(["record_id", *fields])},
     )
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _new_records(folder: Path, signatures: pa.Table) -> pa.Array:

@@ -10,9 +10,11 @@ One pass over the workspace (``resolve_identities``), run by the pipeline's ``re
    cannot-links override the links that would join their sides;
 5. connected components over the links that count, in SQL
    (:mod:`insightloop.identity.components`);
-6. stable ids, merges and splits (:mod:`insightloop.identity.ids`);
-7. ``customer_map``, ``identity_links``, ``identifier_map``, ``identity_records`` (the person
-   records as compared, for the review pages) and ``merge_log`` written.
+6. stable ids, merges and splits (:mod:`insightloop.identity.ids`); a component that is exactly
+   an earlier customer keeps its id without being looked at (:func:`assign_clusters`);
+7. ``identity_links`` and ``merge_log`` written; ``customer_map``, ``identifier_map`` and
+   ``identity_records`` (the person records as compared, for the review pages) updated where
+   their rows changed (:func:`~insightloop.store.changes.sync_rows`).
 """
 
 from __future__ import annotations
