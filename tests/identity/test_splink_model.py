@@ -308,6 +308,15 @@ def test_save_load_round_trip_and_incremental_scoring(trained, people, tmp_path:
     with MatchModel.load(path) as loaded:
         assert loaded.to_dict()["splink"] == model.to_dict()["splink"]
         scored = loaded.predict_new(new, existing=existing)
+        # Existing records that lack a column a blocking rule reads (a caller's own table) are
+        # scored as records whose value is unknown, not refused by the pairing step (which runs
+        # when the term frequencies are frozen, as in a workspace).
+        assert any("email" in rule.keys for rule in loaded.rules)
+        loaded.freeze_term_frequencies(MatchModel.term_frequencies(records, loaded.tf_columns))
+        lacking = loaded.predict_new(new, existing=existing.drop_columns(["email"]))
+        at = existing.schema.get_field_index("email")
+        emptied = existing.set_column(at, "email", pa.nulls(existing.num_rows, pa.string()))
+        unknown = loaded.predict_new(new, existing=emptied)
     new_ids = set(new["unique_id"].to_pylist())
     links = scored.filter(pc.equal(scored["decision"], "link")).to_pylist()
     assert links
@@ -319,6 +328,10 @@ def test_save_load_round_trip_and_incremental_scoring(trained, people, tmp_path:
         if p["decision"] == "link" and (p["left_id"] in new_ids or p["right_id"] in new_ids)
     }  # fmt: skip
     assert full <= {tuple(sorted((p["left_id"], p["right_id"]))) for p in links}
+    key = [("left_id", "ascending"), ("right_id", "ascending")]
+    assert lacking.num_rows
+    assert lacking.sort_by(key).equals(unknown.sort_by(key))
+    assert not lacking.sort_by(key).equals(scored.sort_by(key))  # the e-mails did count
 
 
 def test_load_refuses_a_file_that_is_not_a_match_model(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "choose_rules",
     "count_pairs_sql",
     "paired_records",
+    "paired_rows",
 ]
 
 _YEAR = "substr(birth_date, 1, 4)"
@@ -251,8 +252,15 @@ def paired_records(existing: pa.Table, new: pa.Table, rules: Sequence[BlockingRu
     >>> paired_records(existing, new, rules)["postcode"].to_pylist()
     ['2', '3']
     """
-    if not rules or existing.num_rows == 0 or new.num_rows == 0:
-        return existing.slice(0, 0) if rules else existing
+    return existing.take(paired_rows(existing, new, rules))
+
+
+def paired_rows(existing: pa.Table, new: pa.Table, rules: Sequence[BlockingRule]) -> np.ndarray:
+    """The positions, in order, of the rows :func:`paired_records` returns."""
+    if not rules:
+        return np.arange(existing.num_rows)
+    if existing.num_rows == 0 or new.num_rows == 0:
+        return np.arange(0)
     keys = [f"{k} AS r{j}k{i}" for j, rule in enumerate(rules) for i, k in enumerate(rule.keys)]
     numbered = existing.append_column("_il_row", pa.array(np.arange(existing.num_rows)))
     # Every key once into DuckDB's own tables (each scan of the Arrow strings costs more than a
@@ -267,4 +275,4 @@ def paired_records(existing: pa.Table, new: pa.Table, rules: Sequence[BlockingRu
         parts.append(f"SELECT e._il_row FROM e SEMI JOIN n ON {on}")
     tables = {"existing_rows": numbered, "new_rows": new}
     rows = query_arrow(" UNION ".join(parts), tables, setup=setup)
-    return existing.take(np.sort(rows["_il_row"].to_numpy()))
+    return np.sort(rows["_il_row"].to_numpy())

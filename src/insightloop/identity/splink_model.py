@@ -280,7 +280,11 @@ class MatchModel:
                 # they change no score).
                 junk = frequent_values({"existing": existing}, self.settings.junk_value_max_records)
                 if set(self.tf_columns) <= set(self._frozen_tf):
-                    existing = blocking.paired_records(existing, new, self.rules)
+                    # Paired on the model's columns (a column the records lack is null, as
+                    # Splink will see it); the rows are then taken with all their columns,
+                    # which junk values may need.
+                    rows = blocking.paired_rows(conform(existing, keep), new, self.rules)
+                    existing = existing.take(rows)
                 table = conform(null_values(existing, junk), keep)
                 self._attach([self._backend.register(table, "existing")], ["existing"])
             self._require_records()
