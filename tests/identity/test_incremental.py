@@ -16,9 +16,12 @@ from insightloop.config import load_settings
 from insightloop.identity.incremental import (
     _SIGNATURES_FILE,
     PREPARED_TABLE,
+    _gone_records,
+    _last_links,
     _new_records,
     _signatures,
 )
+from insightloop.store import Engine
 from tests.decorator import mark_with_all_backends
 from tests.identity.test_decisions import KEYS, _fixture
 
@@ -134,3 +137,67 @@ def test_records_are_prepared_again_only_when_they_or_the_release_change(
     assert later["crm|C1"] == ("ada", __version__)  # prepared by another release: again
     assert later["crm|C2"] == ("alan", __version__)  # changed: again
     assert later.keys() == first.keys()
+
+
+def _link(left: str, right: str, rule: str = "probabilistic") -> dict[str, Any]:
+    (ls, lk), (rs, rk) = left.split("|"), right.split("|")
+    return {"left_source": ls, "left_key": lk, "right_source": rs, "right_key": rk,
+            "rule": rule, "score": 0.99, "evidence": "{}", "run_id": "r1"}  # fmt: skip
+
+
+def _pairs_of(engine: Engine, expr: Any) -> set[tuple[str, str]]:
+    rows = engine.records(expr)
+    return {(f"{r['left_source']}|{r['left_key']}", f"{r['right_source']}|{r['right_key']}")
+            for r in rows}  # fmt: skip
+
+
+@mark_with_all_backends
+def test_last_links_near_a_new_link_are_checked_again_and_the_others_stay(
+    workspace: Workspace,
+) -> None:
+    engine = workspace.engine
+    customers = {"K1": ["a1", "a2", "a3"], "K2": ["b1", "b2"], "K3": ["c1", "c2"],
+                 "K4": ["d1", "d2"]}  # fmt: skip
+    engine.insert(
+        "customer_map",
+        [{"source": "crm", "source_key": key, "customer_id": cid, "run_id": "r1"}
+         for cid, keys in customers.items() for key in keys],
+    )  # fmt: skip
+    engine.insert(
+        "identity_links",
+        [
+            _link("crm|a1", "crm|a2"), _link("crm|a2", "crm|a3"), _link("crm|b1", "crm|b2"),
+            _link("crm|c1", "crm|c2"), _link("crm|d1", "crm|d2"),
+            # Across two customers (a manual unmerge split them): reached from either end.
+            _link("crm|b2", "crm|d1"),
+            # Not probabilistic: the rules find it again, it is not the matcher's to keep.
+            _link("crm|a1", "crm|a3", rule="email"),
+        ],
+    )  # fmt: skip
+    # c2 changed (its links were scored again); new links reach a3 and d2.
+    last = _last_links(engine, pa.array(["crm|c2"]), pa.array(["crm|a3", "crm|d2", "web|n1"]))
+    near = set(zip(last.near["left_id"], last.near["right_id"], strict=True))
+    assert near == {("crm|a1", "crm|a2"), ("crm|a2", "crm|a3"), ("crm|d1", "crm|d2"),
+                    ("crm|b2", "crm|d1")}  # fmt: skip
+    assert set(last.near["decision"]) == {"link"}
+    assert (last.near["match_weight"] > 0).all()
+    assert _pairs_of(engine, last.far) == {("crm|b1", "crm|b2")}
+    # Nothing new reached: every link stays in the engine, but those of dropped records.
+    last = _last_links(engine, pa.array(["crm|a2"]), pa.array([], pa.string()))
+    assert last.near.empty
+    assert _pairs_of(engine, last.far) == {
+        ("crm|b1", "crm|b2"), ("crm|c1", "crm|c2"), ("crm|d1", "crm|d2"), ("crm|b2", "crm|d1")
+    }  # fmt: skip
+
+
+def test_records_gone_since_the_last_run_are_told_from_its_signatures(tmp_path: Path) -> None:
+    before = pa.table({"record_id": ["a", "b", "c"], "email": ["x@e.example", None, None]})
+    assert _gone_records(tmp_path, _signatures(before)) is None  # no last run: all is new
+    pq.write_table(_signatures(before), tmp_path / _SIGNATURES_FILE)
+    # b was deleted (or lost everything to match on); c changed, d is new: neither is gone.
+    later = pa.table({"record_id": ["a", "c", "d"], "email": ["x@e.example", "z@e.example", None]})
+    assert _gone_records(tmp_path, _signatures(later)).to_pylist() == ["b"]
+    pq.write_table(
+        pa.table({"record_id": ["a"], "signature": ["0" * 40]}), tmp_path / _SIGNATURES_FILE
+    )
+    assert _gone_records(tmp_path, _signatures(later)) is None  # another release's format

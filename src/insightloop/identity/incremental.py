@@ -4,8 +4,9 @@ The first resolution of a workspace (and any later one asked to retrain) trains 
 Splink model on every person record and saves it in the workspace's ``models/identity/`` folder
 with what it was trained under. A later resolution then
 
-1. keeps the probabilistic links of the last run between records that did not change
-   (``identity_links``, rule ``probabilistic``);
+1. keeps the probabilistic links of the last run between records that did not change and still
+   exist (``identity_links``, rule ``probabilistic``): in the engine, as an expression, except
+   those in a customer that a new link reaches (:func:`_last_links`);
 2. scores only the **new or changed** records (absent from the last run, or with other match
    fields: their digests are kept beside the model) against all the others and against each
    other, with the saved model (:meth:`MatchModel.predict_new`): the same blocking rules,
@@ -34,13 +35,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -113,35 +115,79 @@ def _weights(probability: pd.Series) -> pd.Series:
     return np.log2(p / (1 - p))
 
 
-def _previous_links(engine: Engine, changed: pa.Array, current: pa.Array) -> pd.DataFrame:
-    """The last run's probabilistic links between records that still exist (``current``) and
-    did not change (not in ``changed``), one row per pair."""
+#: The columns of a link that :class:`~insightloop.identity.resolve.ProbabilisticLinks` holds.
+_LINK_FIELDS = ("left_source", "left_key", "right_source", "right_key", "score", "evidence")
+
+
+def _ids_table(ids: pa.Array | pa.ChunkedArray) -> ir.Table:
+    """``source, key`` of record ids (``source|key``), as an in-memory table."""
+    parts = pc.split_pattern(ids, "|", max_splits=1)
+    return ibis.memtable(
+        pa.table({"source": pc.list_element(parts, 0), "key": pc.list_element(parts, 1)})
+    )
+
+
+def _on(links: ir.Table, ids: ir.Table, side: str) -> list[ir.BooleanValue]:
+    return [links[f"{side}_source"] == ids.source, links[f"{side}_key"] == ids.key]
+
+
+def _within(links: ir.Table, ids: ir.Table, side: str) -> ir.Table:
+    """``links`` whose ``side`` end is one of ``ids`` (``source, key``)."""
+    return links.semi_join(ids, _on(links, ids, side))
+
+
+def _without(links: ir.Table, ids: ir.Table, side: str) -> ir.Table:
+    """``links`` whose ``side`` end is none of ``ids`` (``source, key``)."""
+    return links.anti_join(ids, _on(links, ids, side))
+
+
+@dataclass(frozen=True)
+class _LastLinks:
+    """The last run's probabilistic links between records that did not change, in two parts.
+
+    ``near`` (pandas, as scored pairs) are those in the customers that a new link reaches: the
+    cluster check must see them beside the new links. ``far`` (an engine expression, the
+    columns of :class:`~insightloop.identity.resolve.ProbabilisticLinks`) are all the others,
+    which no new link can reach: they stay in the engine, as they are (a million records hold
+    about 370,000, which pandas took 2.5 s to carry through).
+    """
+
+    near: pd.DataFrame
+    far: ir.Table
+
+
+def _last_links(engine: Engine, dropped: pa.Array, reached: pa.Array) -> _LastLinks:
+    """Split the last run's probabilistic links (see :class:`_LastLinks`).
+
+    ``dropped``: ids of the records whose links go: the new or changed ones (scored again) and
+    those gone since. ``reached``: ids at an end of a new link. A link of the last run lies
+    within one customer of the last run (``customer_map``), so the links a new link connects to
+    are among those with an end in a customer that holds a reached record.
+    """
     links = engine.table("identity_links")
     links = links.filter(links.rule == "probabilistic")
-    table = engine.to_pyarrow(
-        links.select(
-            left_id=links.left_source + "|" + links.left_key,
-            right_id=links.right_source + "|" + links.right_key,
-            match_probability=links.score,
-            evidence=links.evidence,
-        )
+    if len(dropped):
+        gone = _ids_table(dropped)
+        links = _without(_without(links, gone, "left"), gone.view(), "right")
+    cmap = engine.table("customer_map")
+    ends = _ids_table(reached)
+    customers = cmap.semi_join(ends, [cmap.source == ends.source, cmap.source_key == ends.key])
+    members = cmap.semi_join(customers.select("customer_id"), "customer_id").select(
+        source=cmap.source, key=cmap.source_key
     )
-    keep = pc.and_(
-        pc.is_in(table["left_id"], value_set=current),
-        pc.is_in(table["right_id"], value_set=current),
+    near = _within(links, members, "left").union(_within(links, members, "right"))
+    found = engine.to_pyarrow(
+        near.select(
+            left_id=near.left_source + "|" + near.left_key,
+            right_id=near.right_source + "|" + near.right_key,
+            match_probability=near.score,
+            evidence=near.evidence,
+        ).distinct()
     )
-    if len(changed):
-        gone = pc.or_(
-            pc.is_in(table["left_id"], value_set=changed),
-            pc.is_in(table["right_id"], value_set=changed),
-        )
-        keep = pc.and_(keep, pc.invert(gone))
-    table = table.filter(keep)
-    numbered = table.append_column("_row", pa.array(np.arange(table.num_rows)))
-    first = numbered.group_by(["left_id", "right_id"]).aggregate([("_row", "min")])
-    table = table.take(np.sort(first["_row_min"].to_numpy()))
-    frame = table.to_pandas()
-    return frame.assign(match_weight=_weights(frame["match_probability"]), decision="link")
+    far = _without(_without(links, members, "left"), members.view(), "right")
+    frame = found.sort_by([("left_id", "ascending"), ("right_id", "ascending")]).to_pandas()
+    frame = frame.assign(match_weight=_weights(frame["match_probability"]), decision="link")
+    return _LastLinks(frame, far.select(*_LINK_FIELDS))
 
 
 _SIGNATURES_FILE = "identity-records.parquet"
@@ -195,6 +241,23 @@ def _new_records(folder: Path, signatures: pa.Table) -> pa.Array:
     )
     mask[same["_row"].to_numpy()] = False
     return pa.array(mask)
+
+
+def _gone_records(folder: Path, signatures: pa.Table) -> pa.Array | None:
+    """Ids of the records of the last run that are no more (deleted, or with nothing left to
+    match on), from its signatures; ``None`` without them (every record is then new)."""
+    try:
+        if pq.read_schema(folder / _SIGNATURES_FILE).names != signatures.column_names:
+            return None
+    except (OSError, pa.ArrowInvalid):
+        return None
+    found = query_arrow(
+        "SELECT b.record_id FROM read_parquet(?) AS b ANTI JOIN now AS n "
+        "ON b.record_id = n.record_id",
+        {"now": signatures.select(["record_id"])},
+        [str(folder / _SIGNATURES_FILE)],
+    )
+    return found["record_id"].combine_chunks()
 
 
 #: The prepared comparison columns of each person record of the last resolution, with the
@@ -327,7 +390,8 @@ def model_link_finder(folder: Path, *, mode: Mode = "auto") -> LinkFinder:
         elif how == "rescore":
             found = _rescore(engine, table, prepared.records, folder)
         else:
-            found = _incremental(engine, table, prepared.records, new, folder)
+            gone = _gone_records(folder, signatures)
+            found = _incremental(engine, table, prepared.records, new, gone, folder)
         _keep_prepared(engine, prepared, signatures)
         _State(fingerprint, now).write(folder)
         pq.write_table(signatures, folder / _SIGNATURES_FILE)
@@ -376,26 +440,37 @@ def _rescore(
 
 
 def _incremental(
-    engine: Engine, table: pa.Table, prepared: pa.Table, new: pa.Array, folder: Path
+    engine: Engine,
+    table: pa.Table,
+    prepared: pa.Table,
+    new: pa.Array,
+    gone: pa.Array | None,
+    folder: Path,
 ) -> ProbabilisticLinks:
     """Score the ``new`` records (a mask over ``table``) against the others; ``prepared`` holds
-    every record, in any order."""
+    every record, in any order; ``gone``: ids of the last run's records that are no more
+    (``None``: unknown, and every record is new, so no link of the last run is kept)."""
     is_new = pc.is_in(prepared["unique_id"], value_set=table["record_id"].filter(new))
     fresh = prepared.filter(is_new)
-    previous = _previous_links(engine, fresh["unique_id"], prepared["unique_id"])
-    parts = [previous]
+    scored = pd.DataFrame()
     if fresh.num_rows:
         existing = prepared.filter(pc.invert(is_new))
         with MatchModel.load(folder / MODEL_FILE, engine=engine) as model:
             _load_tf(model, folder)
-            parts.append(model.predict_new(fresh, existing).to_pandas())
-    scored = (
-        pd.concat([p for p in parts if not p.empty], ignore_index=True)
-        if any(not p.empty for p in parts)
-        else pd.DataFrame()
-    )
+            scored = model.predict_new(fresh, existing).to_pandas()
+    reached = pa.array([], pa.string())
+    if not scored.empty:
+        ends = scored.loc[scored["decision"] == "link", ["left_id", "right_id"]]
+        reached = pa.array(pd.unique(ends.to_numpy().ravel()), pa.string())
     summary = {"records": table.num_rows, "mode": "incremental", "new_records": fresh.num_rows}
-    return decide(scored, table, summary, changed=fresh["unique_id"])
+    if gone is None:
+        return decide(scored, table, summary, changed=fresh["unique_id"])
+    dropped = pa.concat_arrays([fresh["unique_id"].combine_chunks(), gone])
+    last = _last_links(engine, dropped, reached)
+    parts = [p for p in (last.near, scored) if not p.empty]
+    scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    found = decide(scored, table, summary, changed=fresh["unique_id"])
+    return replace(found, kept=last.far)
 
 
 def _brief(report: dict[str, object]) -> dict[str, object]:

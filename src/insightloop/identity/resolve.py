@@ -92,11 +92,16 @@ _WORK = (
 
 @dataclass(frozen=True)
 class ProbabilisticLinks:
-    """What probabilistic matching found: links at or above the threshold, and the review band."""
+    """What probabilistic matching found: links at or above the threshold, and the review band.
+
+    ``kept``: links of the last run that an incremental run keeps as they are (between records
+    that still exist), left in the engine, with the columns of ``links``.
+    """
 
     links: pa.Table  # left_source, left_key, right_source, right_key, score, evidence
     review: pa.Table  # the same columns, between the review and link thresholds
     summary: dict[str, Any]
+    kept: ir.Table | None = None
 
 
 #: Finds probabilistic links among person records (the junk values already removed).
@@ -184,32 +189,21 @@ def _null_junk(records: pa.Table, junk: pa.Table) -> pa.Table:
     return records
 
 
-def _links_expr(det: ir.Table, prob: pa.Table, run_id: str) -> ir.Table:
-    """Deterministic and probabilistic links, as :data:`~.decisions.LINK_COLUMNS`."""
+def _links_expr(
+    det: ir.Table, prob: pa.Table, run_id: str, kept: ir.Table | None = None
+) -> ir.Table:
+    """Deterministic and probabilistic links (``prob``, and ``kept`` in the engine), as
+    :data:`~.decisions.LINK_COLUMNS`."""
+    ends = ("left_source", "left_key", "right_source", "right_key")
     links = det.select(
-        "left_source",
-        "left_key",
-        "right_source",
-        "right_key",
-        "rule",
-        score=ibis.literal(1.0),
-        evidence=ibis.null("string"),
+        *ends, "rule", score=ibis.literal(1.0), evidence=ibis.null("string"),
         run_id=ibis.literal(run_id),
-    )
-    if prob.num_rows:
-        p = ibis.memtable(prob)
-        links = links.union(
-            p.select(
-                "left_source",
-                "left_key",
-                "right_source",
-                "right_key",
-                rule=ibis.literal("probabilistic"),
-                score=p.score.cast("float64"),
-                evidence=p.evidence.cast("string"),
-                run_id=ibis.literal(run_id),
-            )
-        )
+    )  # fmt: skip
+    probabilistic = [ibis.memtable(prob)] if prob.num_rows else []
+    for p in [*probabilistic, *([] if kept is None else [kept])]:
+        score, evidence = p.score.cast("float64"), p.evidence.cast("string")
+        rule, run = ibis.literal("probabilistic"), ibis.literal(run_id)
+        links = links.union(p.select(*ends, rule=rule, score=score, evidence=evidence, run_id=run))
     return links
 
 
@@ -250,7 +244,7 @@ def resolve_identities(
     )
     nodes = _materialise(engine, "_id_nodes", nodes.distinct())
     decisions = load_decisions(engine)
-    links = _links_expr(det, found.links, run_id)
+    links = _links_expr(det, found.links, run_id, found.kept)
     clustering = cluster_records(engine, links, nodes, decisions, run_id=run_id)
     # A device that logged in as several accounts joins them once the clusters show that they
     # are one customer's (stitch.one_person_device_edges); that takes a second clustering.
@@ -279,7 +273,12 @@ def resolve_identities(
             engine.insert("merge_log", log)
     customers = int(engine.execute(engine.table("customer_map").customer_id.nunique()))
     links = engine.table(clustering.links)
-    overridden = int(engine.execute(links.overridden_by.notnull().sum().fill_null(0)))
+    [tally] = engine.records(
+        links.aggregate(
+            overridden=links.overridden_by.notnull().sum().fill_null(0),
+            probabilistic=(links.rule == "probabilistic").sum().fill_null(0),
+        )
+    )
     counts = {name: engine.count(name) for name in ("_id_devices", "_id_junk", "_id_edges")}
     counts["_id_edges"] += engine.count("_id_device_edges")
     _drop_work(engine, [*_WORK, clustering.links, clustering.components])
@@ -289,7 +288,7 @@ def resolve_identities(
         devices=counts["_id_devices"],
         junk_values=counts["_id_junk"],
         deterministic_links=counts["_id_edges"],
-        probabilistic_links=found.links.num_rows,
+        probabilistic_links=int(tally["probabilistic"]),
         review_pairs=found.review.num_rows,
         customers=customers,
         new_customers=assignment.new_customers,
@@ -297,7 +296,7 @@ def resolve_identities(
         merges=len(assignment.merges),
         splits=len(assignment.splits),
         decisions=len(decisions),
-        overridden_links=overridden,
+        overridden_links=int(tally["overridden"]),
         identifiers_mapped=mapped.num_rows,
         seconds=round(time.perf_counter() - started, 2),
         matching=found.summary,
