@@ -11,6 +11,8 @@ from benchmarks.identity_accuracy import score_identity
 from insightloop import Workspace
 from insightloop.config import load_settings
 from insightloop.identity.config import identity_config
+from insightloop.identity.idmap import CARRIERS_TABLE
+from insightloop.identity.resolve import rebuild_identifier_map
 
 # isort: off
 # The CLI's entry module first: it registers every command in its order (docs/cli.md).
@@ -30,6 +32,13 @@ def _clusters(ws: Workspace) -> set[frozenset[tuple[str, str]]]:
     for r in rows:
         groups.setdefault(r["customer_id"], set()).add((r["source"], r["source_key"]))
     return {frozenset(g) for g in groups.values()}
+
+
+def _mapping(ws: Workspace) -> dict[tuple[str, str], tuple[str, int, str]]:
+    rows = ws.engine.records(ws.engine.table("identifier_map"))
+    return {
+        (r["id_type"], r["id_value"]): (r["customer_id"], r["records"], r["rule"]) for r in rows
+    }
 
 
 def test_later_records_resolve_incrementally_as_a_rebuild_would(
@@ -62,6 +71,11 @@ def test_later_records_resolve_incrementally_as_a_rebuild_would(
         assert summary["mode"] == "incremental"
         assert summary["new_records"] > 0
         incremental = _clusters(ws)
+        # The identifier map, updated from what changed, is what mapping every value gives.
+        mapped = _mapping(ws)
+        ws.engine.drop_table(CARRIERS_TABLE)
+        rebuild_identifier_map(ws.engine, identity_config(ws.settings.identity), "check")
+        assert _mapping(ws) == mapped
         score = score_identity(ws.engine, identity_config(ws.settings.identity), company.root)
         assert score.precision >= 0.995, score
         assert score.recall >= 0.94, score

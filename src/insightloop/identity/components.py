@@ -83,6 +83,7 @@ def connected_components(
     node_column: str = "node_id",
     output: str = "_components",
     max_iterations: int = 64,
+    temp: bool = False,
 ) -> ComponentsResult:
     """Label every node of a graph with the smallest node id of its connected component.
 
@@ -101,6 +102,9 @@ def connected_components(
         Name of the table the result is materialised into; an existing table is replaced.
     max_iterations
         Contraction rounds allowed before giving up.
+    temp
+        Materialise ``output`` as a work table of the connection (see
+        :meth:`~insightloop.store.Engine.materialise`); the intermediate tables always are.
 
     Returns
     -------
@@ -131,7 +135,7 @@ def connected_components(
     for salt in _SALTS:
         run = _Run(engine)
         try:
-            result = run.solve(graph, extra, salt, output, max_iterations)
+            result = run.solve(graph, extra, salt, output, max_iterations, temp)
         finally:
             run.drop_all()
         if result is not None:
@@ -257,6 +261,7 @@ class _Run:
         salt: str,
         output: str,
         max_iterations: int,
+        temp: bool,
     ) -> ComponentsResult | None:
         """Materialise the components into ``output``; None if two ids share a key."""
         engine, backend = self.engine, self.engine.backend
@@ -283,7 +288,7 @@ class _Run:
             later = engine.table(self.materialise("labels", later))
         maps = [engine.table(name) for name in roots[:1]] + ([] if later is None else [later])
         keys = node_keys_expr(graph, nodes, backend, salt)  # read once, by the output query
-        engine.materialise(output, output_expr(keys, maps))
+        engine.materialise(output, output_expr(keys, maps), temp=temp)
         out = engine.table(output)
         is_root = (out.node_id == out.component_id).cast("int64")
         (counts,) = engine.records(out.aggregate(nodes=out.count(), components=is_root.sum()))
@@ -300,7 +305,7 @@ class _Run:
         self.steps += 1
         name = f"{self.prefix}_{step}_{self.steps}"
         self.names.append(name)
-        self.engine.materialise(name, expr)
+        self.engine.materialise(name, expr, temp=True)
         return name
 
     def replace(self, name: str, step: str, expr: ir.Table) -> str:

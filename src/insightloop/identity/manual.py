@@ -358,7 +358,9 @@ def _apply(
         previous.loc[moved, "assigned_at"] = pd.Timestamp(now)
     cmap = engine.table("customer_map")
     engine.materialise(
-        f"{_WORK}_nodes", cmap.select(node_id=node_id(cmap.source, cmap.source_key)).distinct()
+        f"{_WORK}_nodes",
+        cmap.select(node_id=node_id(cmap.source, cmap.source_key)).distinct(),
+        temp=True,
     )
     stored = engine.table("identity_links")
     stored = stored.filter(stored.rule != MANUAL_RULE).select(*LINK_COLUMNS)

@@ -47,6 +47,7 @@ from insightloop.identity.decisions import (
     protected_groups,
     typed_links,
 )
+from insightloop.identity.idmap import update_identifier_map
 from insightloop.identity.ids import IdAssignment, assign_ids
 from insightloop.identity.records import (
     ACCOUNT,
@@ -160,7 +161,7 @@ _EMPTY_LINKS = pa.table(
 def _materialise(engine: Engine, name: str, expr: ir.Table | pa.Table) -> ir.Table:
     if isinstance(expr, pa.Table):
         expr = ibis.memtable(expr)
-    engine.materialise(name, expr)
+    engine.materialise(name, expr, temp=True)
     return engine.table(name)
 
 
@@ -265,8 +266,7 @@ def resolve_identities(
             engine, RECORDS_TABLE, _snapshot(records, run_id), ["record_key", "record_source"],
             ignore=["run_id"],
         )  # fmt: skip
-        mapped = _identifier_map(engine, ids, junk, run_id)
-        sync_rows(engine, "identifier_map", mapped, ["id_type", "id_value"], ignore=["run_id"])
+        mapped = update_identifier_map(engine, ids, junk, run_id)
         _queue_review(engine, found.review, run_id)
         log = assignment.log_rows(now)
         if log:
@@ -297,7 +297,7 @@ def resolve_identities(
         splits=len(assignment.splits),
         decisions=len(decisions),
         overridden_links=int(tally["overridden"]),
-        identifiers_mapped=mapped.num_rows,
+        identifiers_mapped=mapped,
         seconds=round(time.perf_counter() - started, 2),
         matching=found.summary,
     )
@@ -327,7 +327,7 @@ class Clustering:
 def _components(engine: Engine, links: str, nodes: ir.Table, output: str) -> str:
     t = engine.table(links)
     live = t.filter(t.overridden_by.isnull())
-    return connected_components(engine, live, nodes=nodes, output=output).table
+    return connected_components(engine, live, nodes=nodes, output=output, temp=True).table
 
 
 def _violated(engine: Engine, components: str, cannot: ir.Table) -> list[str]:
@@ -390,7 +390,7 @@ def cluster_records(
         else mark_crossings(keyed, cannot)
     )
     name, output = f"{prefix}_links", f"{prefix}_components"
-    engine.materialise(name, marked)
+    engine.materialise(name, marked, temp=True)
     components = _components(engine, name, nodes, output)
     violated = [] if cannot is None else _violated(engine, components, cannot)
     if not violated:
@@ -399,7 +399,9 @@ def cluster_records(
     protect, apart = protected_groups(decisions, violated)
     checked = f"{prefix}_links_checked"
     engine.materialise(
-        checked, mark_isolations(engine.table(name), ibis.memtable(protect), ibis.memtable(apart))
+        checked,
+        mark_isolations(engine.table(name), ibis.memtable(protect), ibis.memtable(apart)),
+        temp=True,
     )
     engine.con.drop_table(name, force=True)
     return Clustering(checked, _components(engine, checked, nodes, output), len(violated))
@@ -452,7 +454,7 @@ def assign_clusters(
         .filter(lambda t: t.size_n == t.n)
         .select("component")
     )
-    engine.materialise("_id_settled", settled)
+    engine.materialise("_id_settled", settled, temp=True)
     try:
         rest = engine.to_pyarrow(held.anti_join(engine.table("_id_settled"), "component"))
         kept = engine.count("_id_settled")
@@ -511,17 +513,16 @@ def write_customers(
 
 
 def rebuild_identifier_map(engine: Engine, config: IdentityConfig, run_id: str) -> int:
-    """Rebuild ``identifier_map`` from the identifiers and the current ``customer_map`` (after a
-    manual decision changed it, without a full resolution); returns the identifiers mapped."""
+    """Bring ``identifier_map`` up to the identifiers and the current ``customer_map`` (after a
+    manual decision changed it, without a full resolution; see
+    :func:`~insightloop.identity.idmap.update_identifier_map`); returns the identifiers mapped."""
     ids = _materialise(engine, "_idm_identifiers", person_identifiers(engine, config))
     records = _materialise(engine, "_idm_records", person_records(engine, config))
     junk = _materialise(engine, "_idm_junk", junk_values(ids, records, config))
     try:
-        mapped = _identifier_map(engine, ids, junk, run_id)
-        sync_rows(engine, "identifier_map", mapped, ["id_type", "id_value"], ignore=["run_id"])
+        return update_identifier_map(engine, ids, junk, run_id)
     finally:
         _drop_work(engine, ["_idm_identifiers", "_idm_records", "_idm_junk"])
-    return mapped.num_rows
 
 
 def _replace(engine: Engine, name: str, rows: pa.Table) -> None:
@@ -529,32 +530,6 @@ def _replace(engine: Engine, name: str, rows: pa.Table) -> None:
     engine.delete_matching(name, engine.to_pyarrow(current.select(current.columns[0]).distinct()))
     if rows.num_rows:
         engine.insert(name, rows)
-
-
-def _identifier_map(engine: Engine, ids: ir.Table, junk: ir.Table, run_id: str) -> pa.Table:
-    """Each identifier value to the customer holding it on most records (ties: nobody)."""
-    cmap = engine.table("customer_map")
-    usable = ids.anti_join(junk, ["id_type", "id_value"])
-    held = usable.join(
-        cmap, [usable.record_source == cmap.source, usable.record_key == cmap.source_key]
-    )
-    per = held.group_by(["id_type", "id_value", "customer_id"]).aggregate(records=held.count())
-    window = ibis.window(group_by=[per.id_type, per.id_value], order_by=ibis.desc(per.records))
-    ranked = per.mutate(
-        _rank=ibis.row_number().over(window),
-        _holders=per.count().over(ibis.window(group_by=[per.id_type, per.id_value])),
-        _second=per.records.lead().over(window),
-    )
-    best = ranked.filter((ranked._rank == 0) & ranked._second.fill_null(0).__lt__(ranked.records))
-    out = best.select(
-        "id_type",
-        "id_value",
-        "customer_id",
-        "records",
-        rule=ibis.ifelse(best._holders == 1, "only", "most records"),
-        run_id=ibis.literal(run_id),
-    )
-    return engine.to_pyarrow(out)
 
 
 def _queue_review(engine: Engine, review: pa.Table, run_id: str) -> None:

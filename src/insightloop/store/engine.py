@@ -295,11 +295,19 @@ class Engine:
         sql = alter.sql(dialect="spark" if self.backend == "spark" else "duckdb")
         self._raw(sql, f"add column '{column}' to '{table}'")
 
-    def materialise(self, name: str, expr: ir.Table) -> None:
-        """Replace table ``name`` with the result of ``expr``."""
+    def materialise(self, name: str, expr: ir.Table, *, temp: bool = False) -> None:
+        """Replace table ``name`` with the result of ``expr``.
+
+        ``temp``: a work table of this connection, dropped by the caller (at the latest when
+        the engine closes). DuckDB then keeps it out of the database file (memory first,
+        its temporary directory beyond the memory limit): writing a work table of 2.7 million
+        identifiers to the file took 1.55 s, a temporary one 0.9 s. Other engines write a
+        table as usual.
+        """
         self._require_writable()
+        temp = temp and self.backend == "duckdb"
         with self._wrapped(f"materialise table '{name}'", expr):
-            self.con.create_table(name, expr, overwrite=True)
+            self.con.create_table(name, expr, overwrite=True, temp=temp)
         self._release_memtables(expr)
 
     def _release_memtables(self, expr: ir.Expr) -> None:
