@@ -113,6 +113,24 @@ def test_in_memory_tables_are_released_after_use(tmp_path: Path) -> None:
         assert registered() == 0
 
 
+def test_work_tables_stay_out_of_the_database_file(tmp_path: Path) -> None:
+    path = Workspace.init(tmp_path / "ws").path
+    with Workspace.open(path) as ws:
+        engine = ws.engine
+        # A work table an earlier release wrote to the file, left behind by a failed run.
+        engine.materialise("_work", ibis.memtable({"v": ["old"]}))
+        engine.materialise("_work", ibis.memtable({"v": ["a", "b"]}), temp=True)
+        assert int(engine.execute(engine.table("_work").count())) == 2
+        [(temporary,)] = engine.con.con.execute(
+            "SELECT list(temporary) FROM duckdb_tables() WHERE table_name = '_work'"
+        ).fetchall()
+        assert temporary == [True]  # the file's table was dropped, not hidden
+        engine.materialise("_kept", ibis.memtable({"v": ["a"]}), temp=True)
+    with Workspace.open(path) as ws:
+        assert not ws.engine.has_table("_work")
+        assert not ws.engine.has_table("_kept")  # gone with the connection
+
+
 def test_a_database_held_by_another_process_gives_a_clear_error(tmp_path: Path) -> None:
     Workspace.init(tmp_path / "ws").close()
     with (

@@ -302,11 +302,16 @@ class Engine:
         the engine closes). DuckDB then keeps it out of the database file (memory first,
         its temporary directory beyond the memory limit): writing a work table of 2.7 million
         identifiers to the file took 1.55 s, a temporary one 0.9 s. Other engines write a
-        table as usual.
+        table as usual. A table of the database file by the same name (a work table an earlier
+        release left behind) is dropped: the temporary one would hide it for good.
         """
         self._require_writable()
         temp = temp and self.backend == "duckdb"
         with self._wrapped(f"materialise table '{name}'", expr):
+            if temp:
+                duck = self.con.con
+                [(database,)] = duck.execute("SELECT current_database()").fetchall()
+                duck.execute(f"DROP TABLE IF EXISTS {quoted(database)}.main.{quoted(name)}")
             self.con.create_table(name, expr, overwrite=True, temp=temp)
         self._release_memtables(expr)
 
