@@ -12,9 +12,13 @@ One pass over the workspace (``resolve_identities``), run by the pipeline's ``re
    (:mod:`insightloop.identity.components`);
 6. stable ids, merges and splits (:mod:`insightloop.identity.ids`); a component that is exactly
    an earlier customer keeps its id without being looked at (:func:`assign_clusters`);
-7. ``identity_links`` and ``merge_log`` written; ``customer_map``, ``identifier_map`` and
-   ``identity_records`` (the person records as compared, for the review pages) updated where
-   their rows changed (:func:`~insightloop.store.changes.sync_rows`).
+7. ``identity_links`` and ``merge_log`` written; ``customer_map`` and ``identity_records``
+   (the person records as compared, for the review pages) updated where their rows changed
+   (:func:`~insightloop.store.changes.sync_rows`); ``identifier_map`` for the values whose
+   carriers changed (:mod:`insightloop.identity.idmap`).
+
+An incremental run keeps the last run's links in the engine (``ProbabilisticLinks.kept``) and
+writes its work tables as temporary tables of the connection (``temp=True``).
 """
 
 from __future__ import annotations
