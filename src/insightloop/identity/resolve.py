@@ -17,8 +17,8 @@ One pass over the workspace (``resolve_identities``), run by the pipeline's ``re
    (:func:`~insightloop.store.changes.sync_rows`); ``identifier_map`` for the values whose
    carriers changed (:mod:`insightloop.identity.idmap`).
 
-An incremental run keeps the last run's links in the engine (``ProbabilisticLinks.kept``) and
-writes its work tables as temporary tables of the connection (``temp=True``).
+Every run writes its work tables as temporary tables of the connection (``temp=True``); an
+incremental run keeps the last run's links in the engine (``ProbabilisticLinks.kept``).
 """
 
 from __future__ import annotations
