@@ -22,11 +22,12 @@ Term frequencies (how common a first name, family name or postcode is, which wei
 agreement) are those of the training records, saved with the model and used by every later
 score: a pair scored in an incremental run and in a rebuild gets the same probability.
 
-Deterministic links, components and the identifier map are recomputed in SQL every run (see
-:mod:`insightloop.identity.resolve` for how ids and tables are kept where nothing changed). A
-full match runs instead when there is no saved model, when the settings that
-shape the model changed (the thresholds, or the comparisons and guards, which a new release may
-change), or when more than ``incremental_max_share`` of the records are new.
+Deterministic links and components are recomputed in SQL every run (see
+:mod:`insightloop.identity.resolve` for how ids and tables are kept where nothing changed, and
+:mod:`insightloop.identity.idmap` for the identifier map). A full match runs instead when
+there is no saved model, when the settings that shape the model changed (the thresholds, or the
+comparisons and guards, which a new release may change), or when more than
+``incremental_max_share`` of the records are new.
 ``rescore`` scores every pair with the saved model without training: a full rebuild that gives
 the same clusters as the incremental runs before it.
 """
@@ -56,6 +57,7 @@ from insightloop.identity.probabilistic import (
     decide,
     match_settings,
     record_table,
+    split_ids,
 )
 from insightloop.identity.resolve import LinkFinder, ProbabilisticLinks
 from insightloop.identity.splink_comparisons import comparison_specs
@@ -121,10 +123,8 @@ _LINK_FIELDS = ("left_source", "left_key", "right_source", "right_key", "score",
 
 def _ids_table(ids: pa.Array | pa.ChunkedArray) -> ir.Table:
     """``source, key`` of record ids (``source|key``), as an in-memory table."""
-    parts = pc.split_pattern(ids, "|", max_splits=1)
-    return ibis.memtable(
-        pa.table({"source": pc.list_element(parts, 0), "key": pc.list_element(parts, 1)})
-    )
+    source, key = split_ids(ids)
+    return ibis.memtable(pa.table({"source": source, "key": key}))
 
 
 def _on(links: ir.Table, ids: ir.Table, side: str) -> list[ir.BooleanValue]:
@@ -222,22 +222,29 @@ def _signatures(table: pa.Table) -> pa.Table:
     )
 
 
+def _last_signatures(folder: Path, signatures: pa.Table) -> str | None:
+    """The file of the last run's signatures, when there is one of the layout of
+    ``signatures``."""
+    path = folder / _SIGNATURES_FILE
+    try:
+        layout = pq.read_schema(path).names
+    except (OSError, pa.ArrowInvalid):
+        return None
+    return str(path) if layout == signatures.column_names else None
+
+
 def _new_records(folder: Path, signatures: pa.Table) -> pa.Array:
     """Which records are new or changed since the signatures of the last run (an anti-join in
     DuckDB straight from the Parquet file: 0.3 s at a million records)."""
-    path = folder / _SIGNATURES_FILE
-    try:
-        before = pq.read_schema(path).names
-    except (OSError, pa.ArrowInvalid):
-        before = None
+    path = _last_signatures(folder, signatures)
     mask = np.ones(signatures.num_rows, dtype=bool)
-    if before != signatures.column_names:
+    if path is None:
         return pa.array(mask)
     same = query_arrow(
         "SELECT n._row FROM now AS n SEMI JOIN read_parquet(?) AS b ON n.record_id = "
         "b.record_id AND n.md5_hi = b.md5_hi AND n.md5_lo = b.md5_lo",
         {"now": signatures.append_column("_row", pa.array(np.arange(len(mask))))},
-        [str(path)],
+        [path],
     )
     mask[same["_row"].to_numpy()] = False
     return pa.array(mask)
@@ -246,16 +253,14 @@ def _new_records(folder: Path, signatures: pa.Table) -> pa.Array:
 def _gone_records(folder: Path, signatures: pa.Table) -> pa.Array | None:
     """Ids of the records of the last run that are no more (deleted, or with nothing left to
     match on), from its signatures; ``None`` without them (every record is then new)."""
-    try:
-        if pq.read_schema(folder / _SIGNATURES_FILE).names != signatures.column_names:
-            return None
-    except (OSError, pa.ArrowInvalid):
+    path = _last_signatures(folder, signatures)
+    if path is None:
         return None
     found = query_arrow(
         "SELECT b.record_id FROM read_parquet(?) AS b ANTI JOIN now AS n "
         "ON b.record_id = n.record_id",
         {"now": signatures.select(["record_id"])},
-        [str(folder / _SIGNATURES_FILE)],
+        [path],
     )
     return found["record_id"].combine_chunks()
 

@@ -21,7 +21,7 @@ from insightloop.identity.consistency import consistent_links, links_touching
 from insightloop.identity.resolve import ProbabilisticLinks
 from insightloop.identity.splink_settings import MatchSettings
 
-__all__ = ["ROLES", "decide", "match_settings", "record_table"]
+__all__ = ["ROLES", "decide", "match_settings", "record_table", "split_ids"]
 
 #: Which column of a person record plays which role in matching.
 ROLES = {
@@ -42,14 +42,15 @@ _MODEL_JUNK_LIMIT = 50
 _SEP = "|"
 
 
-def _split_ids(ids: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
+def split_ids(ids: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Source and key of record ids (``source|key``)."""
     parts = pc.split_pattern(ids, _SEP, max_splits=1)
     return pc.list_element(parts, 0), pc.list_element(parts, 1)
 
 
 def _pairs(table: pa.Table) -> pa.Table:
-    left_source, left_key = _split_ids(table["left_id"])
-    right_source, right_key = _split_ids(table["right_id"])
+    left_source, left_key = split_ids(table["left_id"])
+    right_source, right_key = split_ids(table["right_id"])
     return pa.table(
         {
             "left_source": left_source,
