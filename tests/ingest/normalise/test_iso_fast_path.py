@@ -39,3 +39,23 @@ def test_impossible_and_other_text_still_get_their_reasons() -> None:
         "date_impossible", None, None, "date_unparseable", "date_empty",
     ]  # fmt: skip
     assert rows[2]["value"] == datetime(2024, 1, 2, 10, 0)
+
+
+def test_moments_near_a_change_of_offset_agree_with_the_value_by_value_parser() -> None:
+    # Stockholm's clocks went forward at 02:00 on 2024-03-31 and back at 03:00 on 2024-10-27:
+    # text with an offset names its moment; local text near a change is the slow parser's.
+    texts = [
+        "2024-03-31T02:30:00",  # skipped by the clocks
+        "2024-10-27T02:30:00",  # passed twice
+        "2024-10-27T01:30:00",  # within three hours of the change
+        "2024-03-31T02:30:00+01:00",
+        "2024-10-27T02:30:00+02:00",
+        "2024-10-27T02:30:00Z",
+        "2024-10-27 00:59:59.5-0500",
+        "2024-06-01T12:00:00",
+    ] * 40  # enough rows for the vectorised path
+    for zone in ["Europe/Stockholm", "America/New_York", "UTC", "Etc/GMT"]:
+        batch = normalise_timestamps(pa.array(texts), time_zone=zone).to_pylist()
+        for text, row in zip(texts, batch, strict=True):
+            one = normalise_timestamp(text, time_zone=zone)
+            assert (row["value"], row["reason"]) == (one.value, one.reason), (zone, text)

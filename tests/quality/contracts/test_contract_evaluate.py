@@ -204,6 +204,32 @@ def test_exact_duplicates_with_and_without_a_key_agree(
     assert evaluate(unkeyed, batch).exact_duplicate.to_pylist() == expected
 
 
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from([1.0, 2.0, None])),
+        max_size=30,
+    )
+)
+def test_duplicate_keys_are_the_later_rows_of_a_key_with_other_values(
+    rows: list[tuple[str | None, float | None]],
+) -> None:
+    batch = pa.table(
+        {"order_id": pa.array([r[0] for r in rows], pa.string()),
+         "total_amount": pa.array([r[1] for r in rows], pa.float64())}
+    )  # fmt: skip
+    keyed = _contract("orders", {"kind": "unique_key", "columns": ["order_id"]})
+    codes = evaluate(keyed, batch).reject_codes.to_pylist()
+    seen: set[tuple[str | None, float | None]] = set()
+    first_of_key: set[str] = set()
+    for row, code in zip(rows, codes, strict=True):
+        exact, key = row in seen, row[0]
+        expected = not exact and key is not None and key in first_of_key
+        assert code == (["duplicate_key:order_id"] if expected else []), (rows, row)
+        seen.add(row)
+        if key is not None and not exact:
+            first_of_key.add(key)
+
+
 def test_a_batch_of_distinct_keys_has_no_exact_duplicates() -> None:
     batch = pa.table({"order_id": ["o1", "o2", "o3"], "total_amount": [1.0, 1.0, 1.0]})
     contract = _contract("orders", {"kind": "unique_key", "columns": ["order_id", "total_amount"]})

@@ -1,9 +1,11 @@
-"""Work one step ahead of the consumer: read and map the next chunk while this one is written.
+"""Work one step ahead of the consumer: read, map and check the next chunk while this one is
+written.
 
-A batch's chunks go through two halves: reading and mapping (pure Arrow work, no engine) and
-writing (comparing with the loaded rows, inserting, measuring). :func:`ahead` runs the first half
-of chunk *n + 1* in a second thread while the caller writes chunk *n*. Arrow's kernels, DuckDB's
-reader and its inserts release the GIL, so the two halves overlap on a machine with two cores.
+A batch's chunks go through two halves: reading, mapping and checking against the contract (pure
+Arrow work, no engine) and writing (comparing with the loaded rows, inserting, measuring).
+:func:`ahead` runs the first half of chunk *n + 1* in a second thread while the caller writes
+chunk *n*. Arrow's kernels, DuckDB's reader and its inserts release the GIL, so the two halves
+overlap on a machine with two cores.
 Results come back in order; an error in the second thread is raised in the caller at the chunk
 where it happened, and a caller that stops early stops the thread before it returns.
 """

@@ -58,11 +58,13 @@ def key_columns(contract: Contract) -> list[str]:
 
 @dataclass(frozen=True)
 class PreparedChunk:
-    """One chunk mapped to the canonical columns, ready to be checked and written."""
+    """One chunk mapped to the canonical columns and checked against the contract, ready to be
+    compared with the loaded rows and written."""
 
     raw: pa.Table
     location: pa.Array
     mapped: pa.Table
+    result: ContractResult
 
 
 @dataclass
@@ -103,18 +105,19 @@ class BatchWriter:
                 self.write_prepared(chunk)
 
     def prepare(self, raw: pa.Table | pa.RecordBatch, location: pa.Array) -> PreparedChunk:
-        """Map one chunk: Arrow work only, without the engine or the batch's state."""
+        """Map one chunk and check it against the contract: Arrow work only, without the
+        engine or the batch's state (the reference keys stay the same for the whole batch)."""
         table = pa.Table.from_batches([raw]) if isinstance(raw, pa.RecordBatch) else raw
         if self.source.explode:
             table = explode_json(table, self.source.explode)
             location = self._locations(table)
-        return PreparedChunk(table, location, apply_mapping(self.mapping, table))
+        mapped = apply_mapping(self.mapping, table)
+        result = evaluate(self.contract, mapped, reference_keys=self.reference_keys)
+        return PreparedChunk(table, location, mapped, result)
 
     def write_prepared(self, chunk: PreparedChunk) -> None:
-        """Check a prepared chunk against the contract, compare it with the loaded rows, write it
-        and account for it."""
-        table, location, mapped = chunk.raw, chunk.location, chunk.mapped
-        result = evaluate(self.contract, mapped, reference_keys=self.reference_keys)
+        """Compare a prepared chunk with the loaded rows, write it and account for it."""
+        table, location, mapped, result = chunk.raw, chunk.location, chunk.mapped, chunk.result
         codes = self._match(mapped, result)
         same = codes == SAME
         in_batch = codes == CHANGED_IN_BATCH

@@ -292,13 +292,24 @@ _ISO_TIMESTAMP = (
 )
 
 
-# Moments within three hours of a change of the zone's offset are left to the value-by-value
-# parser: a local time the clocks skip or pass twice is read as zoneinfo reads it (the first).
+# Text without an offset, read in a zone whose offset changes, is left to the value-by-value
+# parser within three hours of a change: a local time the clocks skip or pass twice is read as
+# zoneinfo reads it (the first). Text with an offset names its moment, whatever the zone; DuckDB
+# works out the zone's offset only for the rows that reach the second WHEN (the check took 0.35 s
+# per 122,880 events, the cast alone 0.02 s).
 _ISO_SQL = """
-SELECT CASE WHEN date_part('timezone', t) = date_part('timezone', t - INTERVAL 3 HOUR)
+SELECT CASE WHEN regexp_matches(v, '(Z|[+-]\\d{2}(:?\\d{2})?)$') THEN t
+            WHEN date_part('timezone', t) = date_part('timezone', t - INTERVAL 3 HOUR)
              AND date_part('timezone', t) = date_part('timezone', t + INTERVAL 3 HOUR) THEN t END
-FROM (SELECT try_cast(v AS TIMESTAMPTZ) AS t FROM candidates)
+FROM (SELECT v, try_cast(v AS TIMESTAMPTZ) AS t FROM candidates)
 """
+_ISO_SQL_FIXED = "SELECT try_cast(v AS TIMESTAMPTZ) FROM candidates"
+#: Names of UTC in the time zone database: its offset never changes.
+_UTC_NAMES = frozenset(
+    {"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu",
+     "GMT", "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0", "Etc/GMT+0", "GMT-0", "Etc/GMT-0",
+     "Greenwich", "Etc/Greenwich"}
+)  # fmt: skip
 
 
 def _iso_timestamps(array: pa.Array, time_zone: str) -> pa.Array:
@@ -309,7 +320,8 @@ def _iso_timestamps(array: pa.Array, time_zone: str) -> pa.Array:
     candidates = pc.if_else(iso, array, pa.scalar(None, _TEXT))
     with vectorised.scratch(candidates) as con:
         con.execute("SET TimeZone = ?", [time_zone])
-        moments = con.execute(_ISO_SQL).to_arrow_table()
+        query = _ISO_SQL_FIXED if time_zone in _UTC_NAMES else _ISO_SQL
+        moments = con.execute(query).to_arrow_table()
     column = moments.column(0).combine_chunks()
     return column.cast(pa.timestamp("us", "UTC")).cast(pa.timestamp("us"))
 

@@ -147,7 +147,9 @@ def evaluate(
     """
     _check_columns(contract, batch)
     n = batch.num_rows
-    exact = _exact_duplicates(batch, _first_key(contract, batch))
+    first_key = _first_key(contract, batch)
+    repeated = _repeated(batch, first_key) if first_key else None
+    exact = _exact_duplicates(batch, repeated)
     rejects: list[pa.Array] = []
     warns: list[pa.Array] = []
     skipped: list[str] = []
@@ -158,7 +160,8 @@ def evaluate(
         elif not all(c in batch.column_names for c in rule.columns_checked):
             skipped.append(rule.id)
         elif isinstance(rule, UniqueKeyRule):
-            out.append(_flag(_duplicate_keys(rule, batch, exact), rule, "duplicate_key"))
+            among = repeated if rule.columns == first_key else None
+            out.append(_flag(_duplicate_keys(rule, batch, exact, among), rule, "duplicate_key"))
             if rule.check_known and known_keys is not None:
                 found = _in_keys(batch, rule.columns, known_keys, rule)
                 out.append(_flag(found, rule, "key_already_loaded"))
@@ -297,26 +300,29 @@ def _first_key(contract: Contract, batch: pa.Table) -> tuple[str, ...]:
     return ()
 
 
-def _exact_duplicates(batch: pa.Table, key: tuple[str, ...] = ()) -> pa.BooleanArray:
+def _exact_duplicates(batch: pa.Table, repeated: pa.BooleanArray | None) -> pa.BooleanArray:
     """Rows identical in every column but the location columns to an earlier row.
 
-    Identical rows share their key, so with a ``key`` only the rows of a repeated key are
-    compared in every column: a batch of distinct keys costs one grouping of the key.
+    Identical rows share their key, so given the rows whose key is ``repeated`` (see
+    :func:`_repeated`) only those are compared in every column: a batch of distinct keys costs
+    one pass over the key.
     """
     columns = [c for c in batch.column_names if c not in LOCATION_COLUMNS]
     if not columns or batch.num_rows == 0:
         return pa.array(np.zeros(batch.num_rows, dtype=bool))
-    if not key:
+    if repeated is None:
         return pc.invert(_first_of_group(batch, columns, None))
-    candidates = _repeated(batch, key)
-    if not pc.any(candidates).as_py():
-        return candidates
-    return pc.and_(candidates, pc.invert(_first_of_group(batch, columns, candidates)))
+    if not pc.any(repeated).as_py():
+        return repeated
+    return pc.and_(repeated, pc.invert(_first_of_group(batch, columns, repeated)))
 
 
 def _repeated(batch: pa.Table, key: tuple[str, ...]) -> pa.BooleanArray:
     """Rows whose key another row of the batch shares (a null part counts as a value)."""
-    rows = pa.array(np.arange(batch.num_rows, dtype=np.int64))
+    n = batch.num_rows
+    if len(key) == 1 and len(pc.unique(batch.column(key[0]))) == n:
+        return pa.array(np.zeros(n, dtype=bool))  # all distinct: half the cost of grouping
+    rows = pa.array(np.arange(n, dtype=np.int64))
     table = batch.select(list(key)).append_column(_ROW, rows)
     groups = table.group_by(list(key), use_threads=False).aggregate([(_ROW, "min"), (_ROW, "max")])
     single = pc.equal(groups.column(f"{_ROW}_min"), groups.column(f"{_ROW}_max"))
@@ -334,9 +340,16 @@ def _first_of_group(batch: pa.Table, columns: Iterable[str], eligible: pa.Array 
     return pc.is_in(rows, value_set=firsts.column(f"{_ROW}_min"))
 
 
-def _duplicate_keys(rule: UniqueKeyRule, batch: pa.Table, exact: pa.Array) -> pa.Array:
-    """Rows whose key an earlier, non-identical row of the batch already has."""
+def _duplicate_keys(
+    rule: UniqueKeyRule, batch: pa.Table, exact: pa.Array, repeated: pa.BooleanArray | None
+) -> pa.Array:
+    """Rows whose key an earlier, non-identical row of the batch already has (only rows of a
+    ``repeated`` key can be, when the rows of repeated keys are known)."""
     eligible = pc.invert(exact)
+    if repeated is not None:
+        if not pc.any(repeated).as_py():
+            return pa.array(np.zeros(batch.num_rows, dtype=bool))
+        eligible = pc.and_(eligible, repeated)
     for c in rule.columns:
         eligible = pc.and_(eligible, _col(batch, c).is_valid())
     first = _first_of_group(batch, rule.columns, eligible)
