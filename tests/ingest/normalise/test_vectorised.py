@@ -8,6 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insightloop.ingest.normalise import (
+    normalise_amount,
+    normalise_amounts,
     normalise_birth_date,
     normalise_birth_dates,
     normalise_date,
@@ -175,3 +177,33 @@ def test_moments_in_the_declared_format_answer_as_one_by_one(
     ]
     assert table.column("value").to_pylist() == [e.value for e in expected]
     assert table.column("reason").to_pylist() == [e.reason for e in expected]
+
+
+_AMOUNTS = st.one_of(
+    st.from_regex(r"[+-]?\d{1,20}([.,]\d{0,6})?", fullmatch=True),
+    st.sampled_from(
+        ["1,234", "1.234", "0,500", "-0.00", "0123", "99,90", "1 234,50 kr", "(12.00)", "€12",
+         "12-", "99:-", "1.234,50", " 12.50", "12.50 ", "", "\u22125", "\uff11\uff12.\uff15"]
+    ),
+    st.text(alphabet="0123456789.,- kr€$", max_size=12),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), _AMOUNTS), min_size=1, max_size=30),
+    st.sampled_from([None, True, False]),
+    st.sampled_from([None, "SEK", "usd"]),
+)
+def test_amounts_answer_as_one_by_one(
+    values: list[str | None], decimal_comma: bool | None, currency: str | None
+) -> None:
+    column = _repeated(values)
+    table = normalise_amounts(column, decimal_comma=decimal_comma, currency=currency).to_pylist()
+    for value, row in zip(column, table, strict=True):
+        one = normalise_amount(value, decimal_comma=decimal_comma, currency=currency)
+        assert (row["value"], row["currency"], row["reason"]) == (
+            one.value,
+            one.currency,
+            one.reason,
+        )

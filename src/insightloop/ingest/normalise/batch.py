@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from insightloop.ingest.normalise import (
     addresses,
     countries,
+    currencies,
     dates,
     emails,
     money,
@@ -408,7 +409,19 @@ def normalise_amounts(
         return result.value, result.currency, result.reason
 
     schema = (("value", pa.decimal128(38, 4)), ("currency", _TEXT), ("reason", _TEXT))
-    return _apply(values, one, schema, text=False)
+    array = _as_array(values)
+    if len(array) < vectorised.MIN_ROWS or not pa.types.is_string(array.type):
+        return _apply(array, one, schema, text=False)
+    # Plain amounts (``-1234.5``, ``99,90``: at most one decimal mark, not followed by exactly
+    # three digits, which could group thousands) in one vectorised pass; the others one by one.
+    plain = pc.fill_null(pc.match_substring_regex(array, _PLAIN_AMOUNT), False)
+    dotted = pc.replace_substring(pc.if_else(plain, array, pa.scalar(None, _TEXT)), ",", ".")
+    default = pa.scalar(currencies.check_currency(currency), _TEXT)
+    fast = {"value": dotted.cast(pa.decimal128(38, 4)), "currency": default}
+    return _answered(array, plain, fast, one, schema, text=False)
+
+
+_PLAIN_AMOUNT = r"^-?\d{1,18}([.,](\d{1,2}|\d{4}))?$"
 
 
 def clear_caches() -> None:

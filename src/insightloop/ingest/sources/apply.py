@@ -29,6 +29,7 @@ from insightloop.ingest.sources.steps import (
     map_values,
     origin_values,
     trimmed,
+    with_json_fields,
 )
 from insightloop.ingest.sources.transforms import default_step, phone_regions
 from insightloop.store.schema import table_spec
@@ -69,6 +70,7 @@ def apply_mapping(source: SourceDeclaration, batch: pa.Table | pa.RecordBatch) -
     if source.explode:
         table = explode_json(table, source.explode)
     _check_columns(source, table)
+    table = with_json_fields(table, [c for t in source.mapping.values() for c in t.raw_columns()])
     spec = table_spec(entity_table(source.entity))
     types = {field.name: field.type for field in spec.schema().to_pyarrow()}
     options = source.source_options()

@@ -1,13 +1,14 @@
 """Vectorised pieces of a transform: where a value comes from, ``value_map`` and ``cast``.
 
 Every function takes and returns whole Arrow arrays (``pyarrow.compute``); none loops over rows
-in Python. Text is trimmed and an empty string counts as missing (null).
+in Python but the one reading dotted paths into JSON text (:func:`with_json_fields`), which
+parses each JSON column once. Text is trimmed and an empty string counts as missing (null).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ __all__ = [
     "map_values",
     "origin_values",
     "trimmed",
+    "with_json_fields",
 ]
 
 #: Reason code of a timestamp whose per-row ``time_zone`` is not an IANA zone name.
@@ -84,8 +86,8 @@ def origin_values(transform: Transform, batch: pa.Table) -> pa.Array:
 
 
 def _column(batch: pa.Table, name: str) -> pa.Array:
-    if name not in batch.column_names and (path := json_path(name, batch.column_names)):
-        return _json_field(_column(batch, path[0]), path[1])
+    if name not in batch.column_names and json_path(name, batch.column_names):
+        return with_json_fields(batch, [name]).column(name).combine_chunks()
     column = batch.column(name)
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
@@ -108,9 +110,31 @@ def json_path(name: str, columns: Sequence[str]) -> tuple[str, list[str]] | None
     return None
 
 
-def _json_field(values: pa.Array, keys: list[str]) -> pa.Array:
-    """The value at ``keys`` in each JSON object of ``values`` as text (null where absent)."""
-    out: list[str | None] = []
+def with_json_fields(batch: pa.Table, names: Iterable[str]) -> pa.Table:
+    """``batch`` with a text column for each of ``names`` that is a dotted path into one of its
+    JSON columns (see :func:`json_path`), each JSON column parsed once for all its paths.
+
+    Examples
+    --------
+    >>> batch = pa.table({"ship": ['{"city": "Lund", "no": 12}', None]})
+    >>> out = with_json_fields(batch, ["ship.city", "ship.no", "ship"])
+    >>> out.column_names, out.column("ship.city").to_pylist(), out.column("ship.no").to_pylist()
+    (['ship', 'ship.city', 'ship.no'], ['Lund', None], ['12', None])
+    """
+    paths: dict[str, list[tuple[str, list[str]]]] = {}
+    for name in dict.fromkeys(names):
+        if name not in batch.column_names and (path := json_path(name, batch.column_names)):
+            paths.setdefault(path[0], []).append((name, path[1]))
+    for column, fields in paths.items():
+        parsed = _parsed_json(_column(batch, column))
+        for name, keys in fields:
+            batch = batch.append_column(name, _json_field(parsed, keys))
+    return batch
+
+
+def _parsed_json(values: pa.Array) -> list[Any]:
+    """Each value parsed as JSON (None where empty or not valid JSON)."""
+    parsed: list[Any] = []
     for text in values.cast(_TEXT).to_pylist():
         node: Any = None
         if text:
@@ -118,6 +142,14 @@ def _json_field(values: pa.Array, keys: list[str]) -> pa.Array:
                 node = orjson.loads(text)
             except orjson.JSONDecodeError:
                 node = None
+        parsed.append(node)
+    return parsed
+
+
+def _json_field(parsed: list[Any], keys: list[str]) -> pa.Array:
+    """The value at ``keys`` in each parsed JSON object as text (null where absent)."""
+    out: list[str | None] = []
+    for node in parsed:
         for key in keys:
             node = node.get(key) if isinstance(node, dict) else None
         if node is None or isinstance(node, str):
