@@ -71,8 +71,8 @@ class EngineSettings(_Section):
         None,
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="DuckDB memory limit, e.g. '4GB'; beyond it DuckDB spills to disk. "
-        "Empty: DuckDB's default (80% of RAM), lowered while identity matching runs (1.5 KiB "
-        "per record, at least 1536 MB).",
+        "Empty: DuckDB's default (80% of RAM), lowered to 3 GiB while sources load and while "
+        "identity matching runs (1.5 KiB per record, at least 1536 MB).",
     )
     spark_master: str = Field(
         "local[*]", description="Spark master URL; 'local[*]' runs Spark inside this process."

@@ -14,6 +14,7 @@ import pytest
 from insightloop import Workspace
 from insightloop.errors import ConfigError, PipelineError
 from insightloop.ingest.load import LoadOptions, load_sources
+from insightloop.ingest.load.loader import LOAD_MEMORY_LIMIT_MB
 from insightloop.ingest.load.keys import LoadedKeys
 from tests.decorator import mark_with_all_backends
 
@@ -398,3 +399,42 @@ def test_one_load_reads_the_loaded_keys_once_and_still_finds_every_match(
     assert _rows(ws, "interactions", "interaction_id", "channel") == [
         ("i1", "phone"), ("i2", "email"), ("i3", "phone"), ("i4", "chat"),
     ]  # fmt: skip
+
+
+def _memory_limit(ws: Workspace) -> str:
+    return str(ws.engine.con.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+
+
+def test_a_load_caps_duckdbs_memory_while_it_runs_unless_the_workspace_set_it(
+    duckdb_workspace: Workspace,
+) -> None:
+    ws = duckdb_workspace
+    ws.add_source("interactions", CONTACTS)
+    _write(ws, "landing/contacts/day1.csv", "id,ch,at\ni1,phone,2024-01-02\n")
+    before = _memory_limit(ws)
+    during: list[str] = []
+    ws.load(progress=lambda _: during.append(_memory_limit(ws)))
+    assert during == [f"{LOAD_MEMORY_LIMIT_MB / 1024:.1f} GiB"]
+    assert _memory_limit(ws) == before != during[0]  # DuckDB's default again after the load
+
+    ws.engine.memory_limit = "5GB"  # as `engine.memory_limit` in the settings sets it
+    ws.engine.con.con.execute("SET memory_limit = '5GB'")
+    _write(ws, "landing/contacts/day2.csv", "id,ch,at\ni2,chat,2024-01-03\n")
+    during.clear()
+    ws.load(progress=lambda _: during.append(_memory_limit(ws)))
+    assert during == ["4.6 GiB", "4.6 GiB"]  # the workspace's own limit stands (two files)
+    assert _memory_limit(ws) == "4.6 GiB"
+
+
+def test_files_are_hashed_ahead_and_a_copy_under_another_name_is_still_skipped(
+    duckdb_workspace: Workspace,
+) -> None:
+    ws = duckdb_workspace
+    ws.add_source("interactions", CONTACTS)
+    for day in range(1, 6):
+        _write(ws, f"landing/contacts/day{day}.csv", f"id,ch,at\ni{day},phone,2024-01-0{day}\n")
+    _write(ws, "landing/contacts/day6.csv", "id,ch,at\ni6,chat,2024-01-06\n")
+    _write(ws, "landing/contacts/day7.csv", "id,ch,at\ni6,chat,2024-01-06\n")  # copy of day6
+    batches = ws.load().batches
+    assert [b.status for b in batches] == ["loaded"] * 6 + ["unchanged"]
+    assert _rows(ws, "interactions", "interaction_id") == [(f"i{day}",) for day in range(1, 7)]

@@ -24,12 +24,13 @@ _HIDDEN = (".", "~", "_")
 
 @dataclass(frozen=True)
 class SourceFile:
-    """One file of a source: where it is, how it is shown, its size and content hash."""
+    """One file of a source: where it is, how it is shown, its size and content hash (None when
+    listed without hashing)."""
 
     path: Path
     shown: str  # as reported: relative to the workspace root when inside it
     size: int
-    content_hash: str
+    content_hash: str | None
 
 
 def file_hash(path: Path) -> str:
@@ -49,8 +50,8 @@ def _shown(path: Path, root: Path) -> str:
         return path.resolve().as_posix()
 
 
-def source_files(source: SourceDeclaration, root: Path) -> list[SourceFile]:
-    """The files of ``source`` in name order, hashed.
+def source_files(source: SourceDeclaration, root: Path, *, hashed: bool = True) -> list[SourceFile]:
+    """The files of ``source`` in name order, hashed unless ``hashed`` is false.
 
     Raises
     ------
@@ -79,4 +80,7 @@ def source_files(source: SourceDeclaration, root: Path) -> list[SourceFile]:
             )
         paths = [base]
     paths = [p for p in paths if not p.name.startswith(_HIDDEN) or p == base]
-    return [SourceFile(p, _shown(p, root), p.stat().st_size, file_hash(p)) for p in paths]
+    return [
+        SourceFile(p, _shown(p, root), p.stat().st_size, file_hash(p) if hashed else None)
+        for p in paths
+    ]
