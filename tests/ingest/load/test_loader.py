@@ -14,8 +14,8 @@ import pytest
 from insightloop import Workspace
 from insightloop.errors import ConfigError, PipelineError
 from insightloop.ingest.load import LoadOptions, load_sources
-from insightloop.ingest.load.loader import LOAD_MEMORY_LIMIT_MB
 from insightloop.ingest.load.keys import LoadedKeys
+from insightloop.ingest.load.loader import LOAD_MEMORY_LIMIT_MB
 from tests.decorator import mark_with_all_backends
 
 CUSTOMERS = {
