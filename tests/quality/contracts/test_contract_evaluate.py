@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,6 +18,7 @@ from insightloop.quality.contracts import (
     evaluate,
     parse_contract,
 )
+from insightloop.quality.contracts.evaluate import _is_in
 
 
 def _contract(entity: str, *rules: dict[str, object]) -> Contract:
@@ -314,6 +316,28 @@ def test_reference_keys_warn_by_default_and_can_reject() -> None:
     )
     result = evaluate(strict, batch, reference_keys={"customers": {"c1"}})
     assert result.rejected.to_pylist() == [False, True, False]
+
+
+_KEY = st.one_of(st.none(), st.sampled_from([f"c{i}" for i in range(12)]))
+
+
+@given(st.lists(_KEY, max_size=8), st.lists(_KEY, max_size=60))
+def test_reference_keys_many_times_the_batch_are_found_as_a_plain_lookup_finds_them(
+    values: list[str | None], known: list[str | None]
+) -> None:
+    # A value set over four times the batch is looked up the other way round (see _is_in).
+    batch = pa.table({"order_id": [f"o{i}" for i in range(len(values))],
+                      "source_customer_key": pa.array(values, pa.string())})  # fmt: skip
+    contract = _contract(
+        "orders", {"kind": "reference", "column": "source_customer_key", "references": "customers"}
+    )
+    keys = pa.array(known, pa.string())
+    result = evaluate(contract, batch, reference_keys={"customers": keys})
+    plain = pc.is_in(pa.array(values, pa.string()), value_set=keys).to_pylist()
+    expected = [[] if v is None or found else ["reference_missing:source_customer_key"]
+                for v, found in zip(values, plain, strict=True)]  # fmt: skip
+    assert result.warn_codes.to_pylist() == expected
+    assert _is_in(pa.array(values, pa.string()), keys).to_pylist() == plain
 
 
 def test_rules_without_their_keys_or_optional_column_are_skipped_and_named() -> None:

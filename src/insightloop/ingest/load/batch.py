@@ -193,9 +193,9 @@ class BatchWriter:
     def _write_rows(self, mapped: pa.Table, accepted: np.ndarray, changed: np.ndarray) -> None:
         if not accepted.any():
             return
-        rows = mapped.filter(pa.array(accepted)).select(
-            [c for c in self.columns if c in mapped.column_names]
-        )
+        rows = mapped.select([c for c in self.columns if c in mapped.column_names])
+        if not accepted.all():  # filtering copies every value: not for a chunk taken whole
+            rows = rows.filter(pa.array(accepted))
         n = rows.num_rows
         at = pa.array(np.full(n, np.datetime64(self.loaded_at, "us")))
         rows = _set(rows, "_batch_id", pa.repeat(pa.scalar(self.report.batch_id), n))

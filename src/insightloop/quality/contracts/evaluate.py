@@ -361,11 +361,26 @@ def _in_keys(batch: pa.Table, columns: tuple[str, ...], keys: Keys, rule: Rule) 
     cols = [_col(batch, c) for c in columns]
     known = _key_arrays(keys, columns, [c.type for c in cols], rule)
     if len(cols) == 1:
-        found = pc.is_in(cols[0], value_set=known[0])
+        found = _is_in(cols[0], known[0])
         return pc.if_else(cols[0].is_valid(), found, pa.scalar(None, pa.bool_()))
     left = pc.binary_join_element_wise(*(c.cast(pa.string()) for c in cols), "\x1f")
     right = pc.binary_join_element_wise(*(k.cast(pa.string()) for k in known), "\x1f")
-    return pc.if_else(left.is_valid(), pc.is_in(left, value_set=right), pa.scalar(None, pa.bool_()))
+    return pc.if_else(left.is_valid(), _is_in(left, right), pa.scalar(None, pa.bool_()))
+
+
+def _is_in(values: pa.Array | pa.ChunkedArray, known: pa.Array) -> pa.Array:
+    """``pc.is_in(values, value_set=known)``, without hashing all of a much larger ``known``.
+
+    Arrow builds a hash table of the value set on every call: 2.6 s for the 5 million order ids
+    of the 1M demo company, once per chunk of 122,880 order lines. The chunk's values are hashed
+    instead, ``known`` is looked up in them (0.14 s), and only the keys found make the value set.
+    Nulls match as in ``pc.is_in``: a null value is found when ``known`` holds a null.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if len(known) > 4 * len(values):
+        known = known.filter(pc.is_in(known, value_set=values))
+    return pc.is_in(values, value_set=known)
 
 
 def _key_arrays(
