@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -215,7 +215,10 @@ class _FileHashes:
 
     def __init__(self, files: Sequence[SourceFile]) -> None:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="insightloop-hash")
-        self._hashes = {f.path: self._pool.submit(file_hash, f.path) for f in files}
+        self._hashes: dict[Path, Future[str]] = {}
+        for f in files:  # a file two sources read (orders and their items) is hashed once
+            if f.path not in self._hashes:
+                self._hashes[f.path] = self._pool.submit(file_hash, f.path)
 
     def of(self, unit: SourceFile) -> str:
         """The hash of ``unit``, waiting for it if need be (raises what hashing raised)."""
