@@ -182,19 +182,24 @@ def test_a_key_only_narrows_the_rows_compared_for_exact_duplicates() -> None:
     assert evaluate(unkeyed, batch).exact_duplicate.to_pylist() == expected
 
 
-@given(
-    st.lists(
-        st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from([1.0, 2.0, None])),
-        max_size=30,
-    )
+_ORDER_ROWS = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from([1.0, 2.0, None])),
+    max_size=30,
 )
-def test_exact_duplicates_with_and_without_a_key_agree(
-    rows: list[tuple[str | None, float | None]],
-) -> None:
-    batch = pa.table(
+
+
+def _orders(rows: list[tuple[str | None, float | None]]) -> pa.Table:
+    return pa.table(
         {"order_id": pa.array([r[0] for r in rows], pa.string()),
          "total_amount": pa.array([r[1] for r in rows], pa.float64())}
     )  # fmt: skip
+
+
+@given(_ORDER_ROWS)
+def test_exact_duplicates_with_and_without_a_key_agree(
+    rows: list[tuple[str | None, float | None]],
+) -> None:
+    batch = _orders(rows)
     keyed = _contract("orders", {"kind": "unique_key", "columns": ["order_id"]})
     unkeyed = _contract("orders", {"kind": "required", "column": "order_id"})
     seen: set[tuple[str | None, float | None]] = set()
@@ -206,19 +211,11 @@ def test_exact_duplicates_with_and_without_a_key_agree(
     assert evaluate(unkeyed, batch).exact_duplicate.to_pylist() == expected
 
 
-@given(
-    st.lists(
-        st.tuples(st.sampled_from(["a", "b", "c", None]), st.sampled_from([1.0, 2.0, None])),
-        max_size=30,
-    )
-)
+@given(_ORDER_ROWS)
 def test_duplicate_keys_are_the_later_rows_of_a_key_with_other_values(
     rows: list[tuple[str | None, float | None]],
 ) -> None:
-    batch = pa.table(
-        {"order_id": pa.array([r[0] for r in rows], pa.string()),
-         "total_amount": pa.array([r[1] for r in rows], pa.float64())}
-    )  # fmt: skip
+    batch = _orders(rows)
     keyed = _contract("orders", {"kind": "unique_key", "columns": ["order_id"]})
     codes = evaluate(keyed, batch).reject_codes.to_pylist()
     seen: set[tuple[str | None, float | None]] = set()
