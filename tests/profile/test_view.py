@@ -197,6 +197,29 @@ def test_timeline_filters_by_kind_time_and_count(reader: ProfileReader) -> None:
     assert [e.key for e in profile.timeline] == ["W-1", "m3", "m2"]
 
 
+def test_timeline_finds_identifiers_stored_with_white_space_or_capitals(
+    duckdb_workspace: Workspace,
+) -> None:
+    # Look-ups trim the stored value (and lower an e-mail held as a customer key): the rows
+    # are Anna's although no identifier of hers is stored this way.
+    load_people(duckdb_workspace.engine)
+    insert(duckdb_workspace.engine, "orders", [
+        {"_source": "web_orders", "order_id": "W-PAD", "source_customer_key": " u-anna\t",
+         "ordered_at": datetime(2024, 6, 1), "currency": "SEK", "total_amount": 5.0},
+        {"_source": "web_orders", "order_id": "W-CAP", "source_customer_key": "Anna@Example.SE",
+         "ordered_at": datetime(2024, 6, 2), "currency": "SEK", "total_amount": 6.0},
+        {"_source": "web_orders", "order_id": "W-MAIL", "source_customer_key": None,
+         "email": "\nanna@example.se ", "ordered_at": datetime(2024, 6, 3), "currency": "SEK",
+         "total_amount": 7.0},
+        {"_source": "web_orders", "order_id": "W-NOT", "source_customer_key": "u-annas",
+         "ordered_at": datetime(2024, 6, 4), "currency": "SEK", "total_amount": 8.0},
+    ])  # fmt: skip
+    orders = ProfileReader(duckdb_workspace.engine, CONFIG).timeline("C-ANNA", kinds=["order"])
+    keys = [e.key for e in orders]
+    assert keys[:3] == ["W-MAIL", "W-CAP", "W-PAD"]
+    assert "W-NOT" not in keys
+
+
 def test_consents_show_the_latest_decision_per_channel_and_purpose(
     reader: ProfileReader,
 ) -> None:

@@ -16,7 +16,13 @@ from insightloop.identity.config import IdentityConfig
 from insightloop.store import Engine
 from insightloop.store.text import trim
 
-__all__ = ["IDENTIFIER_MAP", "TRANSACTION_TABLES", "key_type_expr", "with_customer"]
+__all__ = [
+    "IDENTIFIER_MAP",
+    "TRANSACTION_TABLES",
+    "key_type_expr",
+    "lookup_value",
+    "with_customer",
+]
 
 IDENTIFIER_MAP = "identifier_map"
 
@@ -47,11 +53,15 @@ def key_type_expr(table: ir.Table, config: IdentityConfig) -> ir.StringValue:
     return ibis.ifelse(key.contains("@"), "email", by_source)
 
 
-def _key_value(column: str, table: ir.Table) -> ir.StringValue:
-    value = trim(table[column].cast("string"))
+def lookup_value(column: str, table: ir.Table) -> ir.StringValue:
+    """The value of identifier ``column`` that :func:`with_customer` looks up in the identifier
+    map: trimmed, and a customer key that holds an e-mail address in lower case."""
+    raw = table[column].cast("string")
     if column in ("source_customer_key",):
-        return ibis.ifelse(value.contains("@"), value.lower(), value)
-    return value
+        # Trimming changes no letter and no "@": the test and the lower case can come first,
+        # so each branch trims only its own rows.
+        return ibis.ifelse(raw.contains("@"), trim(raw.lower()), trim(raw))
+    return trim(raw)
 
 
 def with_customer(
@@ -76,7 +86,7 @@ def with_customer(
     kinds: list[tuple[str, bool]] = []  # per column: its type, or the helper column holding it
     helpers: list[str] = []
     for i, column in enumerate(columns):
-        value = _key_value(column, joined)
+        value = lookup_value(column, joined)
         if column == "source_customer_key":
             kind = key_type_expr(joined, config)
             joined = joined.mutate(**{f"_t{i}": kind})

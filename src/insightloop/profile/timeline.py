@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 
 from insightloop.errors import InsightloopError
-from insightloop.identity.attach import TRANSACTION_TABLES, with_customer
+from insightloop.identity.attach import TRANSACTION_TABLES, lookup_value, with_customer
 from insightloop.identity.config import IdentityConfig
 from insightloop.store import Engine
 from insightloop.store.text import trim
@@ -197,6 +197,13 @@ def rows_with_customer(
     the rows carrying one of ``values`` when they are given (see :func:`carrying`), chosen
     before the customers are looked up, so the look-ups join only those."""
     rows = None if values is None else carrying(engine.table(table_name), table_name, values)
+    return _attached(engine, config, table_name, rows)
+
+
+def _attached(
+    engine: Engine, config: IdentityConfig, table_name: str, rows: ir.Table | None
+) -> ir.Table:
+    """``rows`` of ``table_name`` (all when None) with their customer."""
     try:
         return with_customer(engine, config, table_name, rows)
     except AttributeError:
@@ -219,7 +226,8 @@ def kind_rows(
 
 def carrying(t: ir.Table, table_name: str, values: Sequence[str]) -> ir.Table:
     """The rows of ``t`` (``table_name``, with or without its customer) that carry one of
-    ``values`` in an identifier column: a plain ``IN`` filter on the table's own columns."""
+    ``values`` in an identifier column, compared as :func:`with_customer` looks them up: a
+    plain ``IN`` filter on the table's own columns."""
     wanted = sorted(set(values))
     if not wanted:
         return t.filter(ibis.literal(False))
@@ -229,8 +237,7 @@ def carrying(t: ir.Table, table_name: str, values: Sequence[str]) -> ir.Table:
     for column in TRANSACTION_TABLES[table_name]:
         if column not in t.columns:
             continue
-        text = trim(t[column].cast("string"))
-        hit = text.isin(listed) | text.lower().isin(listed)
+        hit = lookup_value(column, t).isin(listed)
         near = hit if near is None else near | hit
     return t.filter(near if near is not None else ibis.literal(False))
 
@@ -475,6 +482,14 @@ def time_column(kind: str) -> str:
     return _TIME.get(kind, "at")
 
 
+def _narrow(t: ir.Table, kind: str) -> ir.Table:
+    """Only the columns of ``t`` that the entries of ``kind`` and the customer look-up read:
+    the engine then scans a few columns of the whole table instead of all."""
+    wanted = [*COLUMNS[kind], *TRANSACTION_TABLES[_TABLE[kind]], time_column(kind), "campaign_id"]
+    wanted += ["assigned_at"] if kind == "campaign" else []
+    return t.select(*dict.fromkeys(c for c in wanted if c in t.columns))
+
+
 def _rows(
     engine: Engine,
     config: IdentityConfig,
@@ -485,7 +500,10 @@ def _rows(
     until: datetime | None,
     limit: int | None,
 ) -> ir.Table:
-    t = customer_rows(engine, config, _TABLE[kind], customer_id, values)
+    table_name = _TABLE[kind]
+    t = _narrow(engine.table(table_name), kind)
+    t = _attached(engine, config, table_name, carrying(t, table_name, values))
+    t = t.filter(t.customer_id == customer_id)
     if kind == "campaign":
         t = with_campaign_names(engine, t)
     time = t[time_column(kind)]

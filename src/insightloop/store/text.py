@@ -8,6 +8,7 @@ Use :func:`trim` instead.
 
 from __future__ import annotations
 
+import ibis
 import ibis.expr.types as ir
 
 __all__ = ["trim"]
@@ -21,5 +22,11 @@ def trim(value: ir.StringValue) -> ir.StringValue:
     >>> import ibis
     >>> ibis.to_sql(trim(ibis.literal(" victor ")), dialect="pyspark").count("REGEXP_REPLACE")
     1
+    >>> ibis.duckdb.connect().execute(trim(ibis.literal("\\tvictor \\n")))
+    'victor'
     """
-    return value.re_replace(r"^\s+|\s+$", "")
+    # Most values have no white space at either end: testing their first and last characters
+    # (white space is a character up to the space) spares them the regular expression, which
+    # costs several times more per row on a large table.
+    padded = (value[0] <= " ") | (value[-1] <= " ")
+    return ibis.ifelse(padded, value.re_replace(r"^\s+|\s+$", ""), value)
