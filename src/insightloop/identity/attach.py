@@ -65,19 +65,25 @@ def lookup_value(column: str, table: ir.Table) -> ir.StringValue:
 
 
 def with_customer(
-    engine: Engine, config: IdentityConfig, table_name: str, rows: ir.Table | None = None
+    engine: Engine,
+    config: IdentityConfig,
+    table_name: str,
+    rows: ir.Table | None = None,
+    identifiers: ir.Table | None = None,
 ) -> ir.Table:
     """``table_name`` with two more columns: ``customer_id`` and ``matched_by``.
 
     ``matched_by`` names the identifier that found the customer (``customer_key``,
     ``loyalty_number``, ``user_id``, ``email``, ...) or is null when none did. ``rows``: some
     rows of ``table_name`` (a filter of it) to attach customers to instead of all, so the
-    look-ups join only those.
+    look-ups join only those. ``identifiers``: the rows of ``identifier_map`` to look up in
+    (default: all), which must hold every value (:func:`lookup_value`) that ``rows`` carry.
     """
     if table_name not in TRANSACTION_TABLES:
         raise ValueError(f"{table_name!r} is not a table of customer transactions")
     table = engine.table(table_name) if rows is None else rows
-    ids = engine.table(IDENTIFIER_MAP).select("id_type", "id_value", "customer_id")
+    ids = engine.table(IDENTIFIER_MAP) if identifiers is None else identifiers
+    ids = ids.select("id_type", "id_value", "customer_id")
     columns = [c for c in TRANSACTION_TABLES[table_name] if c in table.columns]
     # Each look-up joins only the identifiers of its own type(s): a smaller table to build, and
     # for a column of one type a join on the value alone.

@@ -21,7 +21,12 @@ import orjson
 import pyarrow as pa
 
 from insightloop.errors import InsightloopError
-from insightloop.identity.attach import TRANSACTION_TABLES, lookup_value, with_customer
+from insightloop.identity.attach import (
+    IDENTIFIER_MAP,
+    TRANSACTION_TABLES,
+    lookup_value,
+    with_customer,
+)
 from insightloop.identity.config import IdentityConfig
 from insightloop.store import Engine
 from insightloop.store.text import trim
@@ -172,9 +177,11 @@ def check_kinds(kinds: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(k for k in KINDS if k in kinds)
 
 
-def _events_with_customer(engine: Engine, rows: ir.Table | None = None) -> ir.Table:
+def _events_with_customer(
+    engine: Engine, rows: ir.Table | None = None, identifiers: ir.Table | None = None
+) -> ir.Table:
     e = engine.table("events") if rows is None else rows
-    ids = engine.table("identifier_map")
+    ids = engine.table("identifier_map") if identifiers is None else identifiers
     users = ids.filter(ids.id_type == "user_id").select(_u=ids.id_value, _cu=ids.customer_id)
     devices = ids.filter(ids.id_type == "anonymous_id").select(_a=ids.id_value, _ca=ids.customer_id)
     j = e.left_join(users, trim(e.user_id) == users._u)
@@ -201,17 +208,22 @@ def rows_with_customer(
 
 
 def _attached(
-    engine: Engine, config: IdentityConfig, table_name: str, rows: ir.Table | None
+    engine: Engine,
+    config: IdentityConfig,
+    table_name: str,
+    rows: ir.Table | None,
+    identifiers: ir.Table | None = None,
 ) -> ir.Table:
-    """``rows`` of ``table_name`` (all when None) with their customer."""
+    """``rows`` of ``table_name`` (all when None) with their customer, looked up in
+    ``identifiers`` (default: the whole identifier map)."""
     try:
-        return with_customer(engine, config, table_name, rows)
+        return with_customer(engine, config, table_name, rows, identifiers)
     except AttributeError:
         # with_customer builds a key type for source_customer_key even for events, which have
         # none; until it stops doing so, match events here the same way (user id, then device).
         if table_name != "events":
             raise
-        return _events_with_customer(engine, rows)
+        return _events_with_customer(engine, rows, identifiers)
 
 
 def kind_rows(
@@ -222,6 +234,18 @@ def kind_rows(
     ``values`` when they are given (see :func:`carrying`)."""
     t = rows_with_customer(engine, config, _TABLE[kind], values)
     return with_campaign_names(engine, t) if kind == "campaign" else t
+
+
+def _listed(values: list[str]) -> list[str] | ir.Column:
+    """``values`` for an ``isin``: a list of literals when few, else a one-column table (the
+    expression stays small to compile)."""
+    if len(values) <= _LITERALS:
+        return values
+    return ibis.memtable(pa.table({"v": pa.array(values, pa.string())})).v
+
+
+#: Up to this many values go into a query as literals.
+_LITERALS = 64
 
 
 def carrying(t: ir.Table, table_name: str, values: Sequence[str]) -> ir.Table:
@@ -502,13 +526,35 @@ def _rows(
 ) -> ir.Table:
     table_name = _TABLE[kind]
     t = _narrow(engine.table(table_name), kind)
-    t = _attached(engine, config, table_name, carrying(t, table_name, values))
-    t = t.filter(t.customer_id == customer_id)
+    if kind != "campaign":  # a campaign's time is computed from several columns below
+        t = _window(t, t[time_column(kind)], since, until)
+    carried = carrying(t, table_name, values)
+    if engine.backend == "duckdb":
+        carried = _found_first(engine, config, table_name, carried)
+    else:  # Spark makes a table of Arrow rows through pandas, which fails on null decimals
+        carried = _attached(engine, config, table_name, carried)
+    t = carried.filter(carried.customer_id == customer_id)
     if kind == "campaign":
         t = with_campaign_names(engine, t)
     time = t[time_column(kind)]
     t = _window(t, time, since, until).order_by(ibis.desc(time))
     return t.limit(limit) if limit is not None else t
+
+
+def _found_first(
+    engine: Engine, config: IdentityConfig, table_name: str, carried: ir.Table
+) -> ir.Table:
+    """``carried`` with their customers, in two queries: the rows first, with the values they
+    are looked up by; then their customers, from only those values' rows of the identifier map
+    (a join with all of it builds a hash table of millions of identifiers each time)."""
+    held = [c for c in TRANSACTION_TABLES[table_name] if c in carried.columns]
+    looked = {f"_lv{i}": lookup_value(c, carried) for i, c in enumerate(held)}
+    found = engine.to_pyarrow(carried.mutate(**looked))
+    keys = sorted({v for name in looked for v in found[name].to_pylist() if v is not None})
+    ids = engine.table(IDENTIFIER_MAP)
+    ids = ids.filter(ids.id_value.isin(_listed(keys)))
+    rows = ibis.memtable(found.drop_columns(list(looked)))
+    return _attached(engine, config, table_name, rows, ids)
 
 
 def order_items(engine: Engine, order_ids: list[str]) -> dict[str, dict[str, Any]]:
