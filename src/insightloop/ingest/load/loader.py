@@ -187,10 +187,8 @@ def _memory(engine: Engine) -> Iterator[None]:
     """Lower DuckDB's memory limit to :data:`LOAD_MEMORY_LIMIT_MB` for the block, unless the
     workspace chose one or DuckDB's default (80% of RAM) is lower already."""
     ram = _physical_memory_mb()
-    if engine.backend != "duckdb" or engine.memory_limit is not None or ram is None:
-        yield
-        return
-    if ram * 0.8 <= LOAD_MEMORY_LIMIT_MB:
+    chosen = engine.backend != "duckdb" or engine.memory_limit is not None
+    if chosen or ram is None or ram * 0.8 <= LOAD_MEMORY_LIMIT_MB:
         yield
         return
     duck = engine.con.con
